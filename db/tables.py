@@ -1,0 +1,84 @@
+"""SQLModel tables. The job row is the truth about a job; Redis only carries hints about it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts(**kw: Any) -> Any:
+    return Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False, **kw))
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    api_key_hash: str | None = Field(default=None, max_length=128, index=True)
+    credits: int = 0
+    created_at: datetime = _ts()
+
+
+class Job(SQLModel, table=True):
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_user_created", "user_id", "created_at", "id"),)
+
+    id: str = Field(primary_key=True, max_length=64)
+    user_id: str = Field(foreign_key="users.id", max_length=64)
+    kind: str = Field(max_length=32)
+    status: str = Field(max_length=16, index=True)
+    stage: str | None = Field(default=None, max_length=64)
+    progress: float = 0.0
+    # Every saved change bumps seq; subscribers use it to drop what they have already seen.
+    seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    message: str = Field(default="", max_length=500)
+    eta_seconds: float | None = None
+    input: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    error_code: str | None = Field(default=None, max_length=64)
+    error_message: str | None = Field(default=None, max_length=2000)
+    video_key: str | None = Field(default=None, max_length=512)
+    thumbnail_key: str | None = Field(default=None, max_length=512)
+    manifest_key: str | None = Field(default=None, max_length=512)
+    attempts: int = 0
+    cancel_requested: bool = False
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+    started_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    finished_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class Stage(SQLModel, table=True):
+    __tablename__ = "stages"
+    job_id: str = Field(foreign_key="jobs.id", primary_key=True, max_length=64)
+    name: str = Field(primary_key=True, max_length=64)
+    position: int
+    weight: float
+    status: str = Field(default="PENDING", max_length=16)
+    progress: float = 0.0
+    attempts: int = 0
+    error: str | None = Field(default=None, max_length=2000)
+    # The checkpoint: a finished stage's output, read back instead of re-running the stage.
+    output: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    started_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    finished_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class Artifact(SQLModel, table=True):
+    __tablename__ = "artifacts"
+    __table_args__ = (UniqueConstraint("job_id", "key", name="uq_artifacts_job_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: str = Field(foreign_key="jobs.id", index=True, max_length=64)
+    kind: str = Field(max_length=32)
+    key: str = Field(max_length=512)
+    content_type: str = Field(max_length=100)
+    bytes: int = Field(sa_column=Column(BigInteger, nullable=False))
+    stage: str = Field(max_length=64)
+    created_at: datetime = _ts()

@@ -1,0 +1,32 @@
+"""The GraphQL schema with its protective extensions."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions import MaskErrors, ParserCache, QueryDepthLimiter, ValidationCache
+from strawberry.schema.config import StrawberryConfig
+
+from schema.mutation import Mutation
+from schema.query import Query
+from schema.subscription import Subscription
+
+
+def _expected(error: object) -> bool:
+    """Errors we raised on purpose (with a code) reach clients; anything else is masked."""
+    extensions = getattr(error, "extensions", None) or {}
+    return "code" not in extensions
+
+
+def build_schema(*, max_depth: int = 12) -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        config=StrawberryConfig(auto_camel_case=True),
+        extensions=[  # instances, as strawberry's docs show; its annotation only names classes
+            ParserCache(maxsize=512),  # type: ignore[list-item]
+            ValidationCache(maxsize=512),  # type: ignore[list-item]
+            QueryDepthLimiter(max_depth=max_depth),  # type: ignore[list-item]
+            MaskErrors(should_mask_error=_expected, error_message="Internal server error"),  # type: ignore[list-item]
+        ],
+    )
