@@ -1,0 +1,254 @@
+"""Storage: one contract suite for every implementation, then what only the local folder does."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from media.storage import Storage, check_key, guess_content_type
+from media.storage_local import LocalStorage, sign, verify
+
+SECRET = b"test-secret"
+BASE = "http://media.test"
+
+
+def all_files(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if not p.is_dir())
+
+
+@pytest.fixture
+def local(tmp_path: Path) -> LocalStorage:
+    return LocalStorage(tmp_path / "store", f"{BASE}/", SECRET)
+
+
+# Every Storage implementation joins this list (Supabase next) and must pass the same contract tests.
+@pytest.fixture(params=["local"])
+def storage(request: pytest.FixtureRequest, local: LocalStorage) -> Iterator[Storage]:
+    yield local
+
+
+# --- the contract -----------------------------------------------------------------------------------------
+
+
+async def test_put_bytes_then_fetch_round_trips(storage: Storage, tmp_path: Path) -> None:
+    assert await storage.put_bytes("jobs/1/manifest.json", b'{"a": 1}', "application/json") == 8
+    assert await storage.exists("jobs/1/manifest.json")
+    dest = await storage.fetch_to("jobs/1/manifest.json", tmp_path / "out" / "m.json")
+    assert dest == tmp_path / "out" / "m.json"
+    assert dest.read_bytes() == b'{"a": 1}'
+
+
+async def test_put_file_copies_and_leaves_the_source(storage: Storage, tmp_path: Path) -> None:
+    src = tmp_path / "video.mp4"
+    src.write_bytes(os.urandom(3 * 1024 * 1024 + 7))
+    assert await storage.put_file("jobs/1/video.mp4", src, "video/mp4") == src.stat().st_size
+    assert src.exists()
+    back = await storage.fetch_to("jobs/1/video.mp4", tmp_path / "back.mp4")
+    assert back.read_bytes() == src.read_bytes()
+
+
+async def test_putting_the_same_key_again_overwrites(storage: Storage, tmp_path: Path) -> None:
+    await storage.put_bytes("jobs/1/thumb.jpg", b"first version", "image/jpeg")
+    await storage.put_bytes("jobs/1/thumb.jpg", b"second", "image/jpeg")
+    await storage.put_bytes("jobs/1/thumb.jpg", b"second", "image/jpeg")
+    assert (await storage.fetch_to("jobs/1/thumb.jpg", tmp_path / "t.jpg")).read_bytes() == b"second"
+
+
+async def test_missing_keys_do_not_exist_and_cannot_be_fetched(storage: Storage, tmp_path: Path) -> None:
+    assert not await storage.exists("jobs/none/video.mp4")
+    with pytest.raises(FileNotFoundError):
+        await storage.fetch_to("jobs/none/video.mp4", tmp_path / "x")
+
+
+async def test_delete_prefix_removes_that_folder_only_and_counts(storage: Storage) -> None:
+    for key in ("jobs/12/a.png", "jobs/12/frames/001.png", "jobs/12/frames/002.png", "jobs/123/a.png"):
+        await storage.put_bytes(key, b"x", "image/png")
+    assert await storage.delete_prefix("jobs/12/") == 3
+    assert not await storage.exists("jobs/12/frames/001.png")
+    assert await storage.exists("jobs/123/a.png")  # a string prefix, not a folder, would have taken this
+    assert await storage.delete_prefix("jobs/12") == 0
+
+
+@pytest.mark.parametrize("key", ["../x", "/abs", "a//b", "a\\b"])
+async def test_every_operation_refuses_unsafe_keys(storage: Storage, key: str, tmp_path: Path) -> None:
+    with pytest.raises(ValueError):
+        await storage.put_bytes(key, b"x", "text/plain")
+    with pytest.raises(ValueError):
+        await storage.fetch_to(key, tmp_path / "x")
+    with pytest.raises(ValueError):
+        await storage.exists(key)
+    with pytest.raises(ValueError):
+        await storage.delete_prefix(key)
+    with pytest.raises(ValueError):
+        storage.url(key)
+
+
+def test_public_keys_get_a_plain_url(storage: Storage) -> None:
+    assert "?" not in storage.url("public/scenes/1/image.png")
+
+
+def test_private_keys_get_an_expiring_url(storage: Storage) -> None:
+    assert "exp=" in storage.url("jobs/1/video.mp4", expires_in=60)
+
+
+# --- keys -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["a", "jobs/01J9/video.mp4", "public/x_y-z.v2.png", ".hidden", "a" * 512])
+def test_check_key_accepts_plain_relative_keys(key: str) -> None:
+    assert check_key(key) == key
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "",
+        "../x",
+        "a/../b",
+        "a/..",
+        "./a",
+        "a/./b",
+        "/abs",
+        "a//b",
+        "a/",
+        "a\\b",
+        "a b",
+        "é.png",
+        "a?b",
+        "a" * 513,
+    ],
+)
+def test_check_key_rejects_traversal_and_odd_characters(key: str) -> None:
+    with pytest.raises(ValueError):
+        check_key(key)
+
+
+# --- the local folder -------------------------------------------------------------------------------------
+
+
+async def test_local_files_live_under_root_at_their_key(local: LocalStorage) -> None:
+    await local.put_bytes("jobs/1/a.json", b"{}", "application/json")
+    assert local.path_for("jobs/1/a.json") == local.root / "jobs" / "1" / "a.json"
+    assert (local.root / "jobs" / "1" / "a.json").read_bytes() == b"{}"
+
+
+async def test_atomic_writes_leave_no_temporary_files(local: LocalStorage, tmp_path: Path) -> None:
+    src = tmp_path / "src.bin"
+    src.write_bytes(b"y" * 100_000)
+    await local.put_bytes("jobs/1/a.json", b"{}", "application/json")
+    await local.put_bytes("jobs/1/a.json", b"{ }", "application/json")
+    await local.put_file("jobs/1/b.bin", src, "application/octet-stream")
+    assert all_files(local.root) == ["jobs/1/a.json", "jobs/1/b.bin"]
+
+
+async def test_a_failed_write_keeps_the_old_object_and_leaves_no_temporary_file(
+    local: LocalStorage, tmp_path: Path
+) -> None:
+    await local.put_bytes("jobs/1/video.mp4", b"old", "video/mp4")
+    with pytest.raises(FileNotFoundError):
+        await local.put_file("jobs/1/video.mp4", tmp_path / "does-not-exist.mp4", "video/mp4")
+    assert local.path_for("jobs/1/video.mp4").read_bytes() == b"old"
+    assert all_files(local.root) == ["jobs/1/video.mp4"]
+
+
+async def test_path_for_refuses_a_symlink_that_escapes_the_root(local: LocalStorage, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("do not serve")
+    local.root.mkdir(parents=True)
+    (local.root / "jobs").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(ValueError):
+        local.path_for("jobs/secret.txt")
+    with pytest.raises(ValueError):
+        await local.put_bytes("jobs/new.txt", b"x", "text/plain")
+    assert sorted(p.name for p in outside.iterdir()) == ["secret.txt"]
+
+
+async def test_symlinks_that_stay_inside_the_root_are_fine(local: LocalStorage) -> None:
+    await local.put_bytes("real/a.txt", b"a", "text/plain")
+    (local.root / "alias").symlink_to(local.root / "real", target_is_directory=True)
+    assert local.path_for("alias/a.txt").read_bytes() == b"a"
+
+
+def test_local_storage_needs_a_secret(tmp_path: Path) -> None:
+    with pytest.raises(ValueError):
+        LocalStorage(tmp_path, BASE, b"")
+
+
+# --- signed URLs ------------------------------------------------------------------------------------------
+
+
+def query(url: str) -> dict[str, str]:
+    return dict(part.split("=", 1) for part in url.split("?", 1)[1].split("&"))
+
+
+def test_public_url_is_plain(local: LocalStorage) -> None:
+    assert local.url("public/scenes/1/image.png") == f"{BASE}/files/public/scenes/1/image.png"
+
+
+def test_private_url_is_signed_and_verifies_until_it_expires(local: LocalStorage) -> None:
+    url = local.url("jobs/1/video.mp4", expires_in=3600)
+    assert url.startswith(f"{BASE}/files/jobs/1/video.mp4?")
+    q = query(url)
+    exp = int(q["exp"])
+    assert verify("jobs/1/video.mp4", q["exp"], q["sig"], SECRET, now=exp - 3599)
+    assert not verify("jobs/1/video.mp4", q["exp"], q["sig"], SECRET, now=exp)
+    assert not verify("jobs/1/video.mp4", q["exp"], q["sig"], SECRET, now=exp + 1)
+
+
+def test_signature_is_hmac_sha256_of_key_and_expiry() -> None:
+    expected = hmac.new(SECRET, b"jobs/1/video.mp4\n1700000000", hashlib.sha256).hexdigest()
+    assert sign("jobs/1/video.mp4", 1700000000, SECRET) == expected
+
+
+@pytest.mark.parametrize(
+    ("key", "exp", "sig"),
+    [
+        pytest.param("jobs/2/video.mp4", "2000000000", None, id="other-key"),
+        pytest.param("jobs/1/video.mp4", "2000000001", None, id="later-expiry"),
+        pytest.param("jobs/1/video.mp4", "2000000000", "0" * 64, id="forged-sig"),
+        pytest.param("jobs/1/video.mp4", "2000000000", "ab", id="short-sig"),
+        pytest.param("jobs/1/video.mp4", "2000000000", "é" * 64, id="non-ascii-sig"),
+        pytest.param("jobs/1/video.mp4", None, None, id="missing-exp"),
+        pytest.param("jobs/1/video.mp4", "2e9", None, id="non-digit-exp"),
+        pytest.param("jobs/1/video.mp4", "²000000000", None, id="unicode-digit-exp"),
+        pytest.param("jobs/1/video.mp4", "-1", None, id="negative-exp"),
+        pytest.param("../jobs/1/video.mp4", "2000000000", None, id="traversal-key"),
+    ],
+)
+def test_tampered_or_malformed_signatures_fail(key: str, exp: str | None, sig: str | None) -> None:
+    good = sign("jobs/1/video.mp4", 2_000_000_000, SECRET)
+    assert verify("jobs/1/video.mp4", "2000000000", good, SECRET, now=1_900_000_000)
+    assert not verify(key, exp, good if sig is None else sig, SECRET, now=1_900_000_000)
+
+
+def test_missing_signature_and_other_secret_fail() -> None:
+    good = sign("jobs/1/video.mp4", 2_000_000_000, SECRET)
+    assert not verify("jobs/1/video.mp4", "2000000000", None, SECRET, now=1_900_000_000)
+    assert not verify("jobs/1/video.mp4", "2000000000", good, b"other-secret", now=1_900_000_000)
+    assert verify("jobs/1/video.mp4", "2000000000", good.upper(), SECRET, now=1_900_000_000)
+
+
+@pytest.mark.parametrize(
+    ("key", "content_type"),
+    [
+        ("jobs/1/video.mp4", "video/mp4"),
+        ("a/thumb.jpg", "image/jpeg"),
+        ("a/THUMB.JPEG", "image/jpeg"),
+        ("a/frame.png", "image/png"),
+        ("a/manifest.json", "application/json"),
+        ("a/subs.srt", "application/x-subrip"),
+        ("a/subs.vtt", "text/vtt"),
+        ("a/voice.wav", "audio/wav"),
+        ("a/music.mp3", "audio/mpeg"),
+        ("a/voice.m4a", "audio/mp4"),
+        ("a/no-extension", "application/octet-stream"),
+    ],
+)
+def test_guess_content_type_by_extension(key: str, content_type: str) -> None:
+    assert guess_content_type(key) == content_type
