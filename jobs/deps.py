@@ -1,0 +1,32 @@
+"""The worker's dependencies, unwrapped from arq's untyped ctx in exactly one place (jobs.tasks)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from media.fetch import FetchLimits
+from media.storage import Storage
+
+
+@dataclass(frozen=True)
+class WorkerTools:
+    storage: Storage
+    http: httpx.AsyncClient
+    fetch_limits: FetchLimits
+    render_timeout_seconds: float
+    work_root: Path
+
+
+@dataclass(frozen=True)
+class Deps:
+    sessions: async_sessionmaker[AsyncSession]
+    redis: Redis
+    tools: WorkerTools
+    events_per_second: float = 4.0
+    max_tries: int = 3
+    cancel_poll_seconds: float = 1.0

@@ -1,0 +1,48 @@
+"""arq plumbing shared by the API (enqueue) and the worker: JSON serialization, never pickle —
+anyone who can write to Redis must not get code execution in our processes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from arq import ArqRedis, create_pool
+from arq.connections import RedisSettings
+
+QUEUE_NAME = "clipforge:queue"
+RUN_JOB = "run_job"
+
+
+def serialize(obj: dict[str, Any]) -> bytes:
+    # default=str: arq stores failure results that may hold exceptions; a string of them is enough.
+    return json.dumps(obj, default=str).encode()
+
+
+def deserialize(raw: bytes) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(raw)
+    return data
+
+
+def redis_settings(url: str) -> RedisSettings:
+    if url.startswith("unix://"):
+        path, _, query = url[len("unix://") :].partition("?")
+        db = int(query.split("db=")[1].split("&")[0]) if "db=" in query else 0
+        return RedisSettings(unix_socket_path=path, database=db)
+    settings: RedisSettings = RedisSettings.from_dsn(url)
+    return settings
+
+
+async def connect(url: str) -> ArqRedis:
+    pool: ArqRedis = await create_pool(
+        redis_settings(url),
+        job_serializer=serialize,
+        job_deserializer=deserialize,
+        default_queue_name=QUEUE_NAME,
+    )
+    return pool
+
+
+async def enqueue_job(pool: ArqRedis, job_id: str) -> bool:
+    """The job row id is arq's job id, so a second enqueue of the same job is a no-op (False)."""
+    job = await pool.enqueue_job(RUN_JOB, job_id, _job_id=job_id, _queue_name=QUEUE_NAME)
+    return job is not None
