@@ -23,10 +23,10 @@ def build_schema(*, max_depth: int = 12) -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         config=StrawberryConfig(auto_camel_case=True),
-        extensions=[  # instances, as strawberry's docs show; its annotation only names classes
-            ParserCache(maxsize=512),  # type: ignore[list-item]
-            ValidationCache(maxsize=512),  # type: ignore[list-item]
-            QueryDepthLimiter(max_depth=max_depth),  # type: ignore[list-item]
-            MaskErrors(should_mask_error=_expected, error_message="Internal server error"),  # type: ignore[list-item]
+        extensions=[  # factories: a fresh extension per request; the caches are module-level LRUs
+            lambda: ParserCache(maxsize=512),
+            lambda: ValidationCache(maxsize=512),
+            lambda: QueryDepthLimiter(max_depth=max_depth),
+            lambda: MaskErrors(should_mask_error=_expected, error_message="Internal server error"),
         ],
     )

@@ -1,0 +1,111 @@
+"""clipforge up | api | worker | migrate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import subprocess
+import sys
+
+import uvicorn
+
+from clipforge.embedded import EmbeddedRedis
+from clipforge.settings import Settings
+from clipforge.wiring import WorkerResources, migrate, require_redis_url
+
+log = logging.getLogger("clipforge")
+
+
+def _logging() -> None:
+    logging.basicConfig(
+        level=os.environ.get("CLIPFORGE_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def serve_api(settings: Settings) -> None:
+    from clipforge.app import create_app
+
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+async def run_worker(settings: Settings) -> None:
+    from jobs import queue
+    from jobs.worker import create_worker
+
+    resources = WorkerResources(settings)
+    redis = await queue.connect(require_redis_url(settings))
+    worker = create_worker(
+        redis,
+        resources.build,
+        resources.close,
+        concurrency=settings.worker_concurrency,
+        job_timeout=settings.job_timeout_seconds,
+        max_tries=settings.job_max_tries,
+    )
+    try:
+        # async_run, not main: arq's SIGTERM/SIGINT handler cancels the task async_run creates.
+        await worker.async_run()
+    except asyncio.CancelledError:
+        log.info("worker stopped")
+    finally:
+        await worker.close()
+
+
+def up(settings: Settings) -> None:
+    """Everything on one machine: embedded Redis if none is configured, migrations, API + one worker."""
+    embedded = None
+    if not settings.redis_url:
+        embedded = EmbeddedRedis(settings.data_dir / "redis")
+        settings = settings.model_copy(update={"redis_url": embedded.start()})
+        log.info("started embedded Redis at %s (set REDIS_URL to use your own)", settings.redis_url)
+    worker = None
+    try:
+        asyncio.run(migrate(settings))
+        env = dict(os.environ)
+        env.update(
+            REDIS_URL=str(settings.redis_url),
+            CLIPFORGE_DATA_DIR=str(settings.data_dir.resolve()),
+            CLIPFORGE_SIGNING_SECRET=settings.secret_bytes().decode(),
+            CLIPFORGE_PUBLIC_BASE_URL=settings.base_url,
+        )
+        if settings.database_url is None:
+            env["DATABASE_URL"] = settings.resolved_database_url
+        # Own session: on Ctrl-C we stop the API first, then the worker, then Redis, in that order.
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "clipforge", "worker"], env=env, start_new_session=True
+        )
+        print(f"\n  clipforge is up:  GraphiQL at {settings.base_url}/graphql\n", flush=True)
+        serve_api(settings)
+    finally:
+        if worker is not None:
+            worker.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                worker.wait(20)
+            if worker.poll() is None:
+                worker.kill()
+        if embedded is not None:
+            embedded.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="clipforge", description=__doc__)
+    parser.add_argument(
+        "command",
+        choices=["up", "api", "worker", "migrate"],
+        help="up: all-in-one for one machine; api / worker: the pieces for production; migrate: the DB",
+    )
+    args = parser.parse_args(argv)
+    _logging()
+    settings = Settings()
+    if args.command == "up":
+        up(settings)
+    elif args.command == "api":
+        serve_api(settings)
+    elif args.command == "worker":
+        asyncio.run(run_worker(settings))
+    else:
+        asyncio.run(migrate(settings))

@@ -1,0 +1,8 @@
+"""Every job kind's pipeline, by the kind name stored on the job row."""
+
+from __future__ import annotations
+
+from jobs.slideshow import SLIDESHOW
+from jobs.stage import Pipeline
+
+PIPELINES: dict[str, Pipeline] = {p.kind: p for p in (SLIDESHOW,)}

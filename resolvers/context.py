@@ -1,0 +1,43 @@
+"""The typed request context every resolver receives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from arq import ArqRedis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from jobs.bus import ProgressHub
+from media.storage import Storage
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_images: int = 20
+    max_upload_bytes: int = 50 * 1024 * 1024
+    max_seconds_per_image: float = 60.0
+    render_fps: int = 30
+    render_preset: str = "veryfast"
+    render_crf: int = 23
+    resync_seconds: float = 15.0  # a quiet subscription re-reads the row this often
+
+
+@dataclass(frozen=True)
+class Services:
+    """Built once in the app's lifespan."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    queue: ArqRedis
+    hub: ProgressHub
+    storage: Storage
+    limits: Limits
+
+
+@dataclass
+class Context:
+    services: Services
+    user_id: str
+    request: Any = None
+    response: Any = None
+    connection_params: dict[str, Any] = field(default_factory=dict)

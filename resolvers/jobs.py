@@ -1,0 +1,91 @@
+"""Reading, listing and cancelling jobs — always scoped to the caller."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from db import repo
+from db.tables import Job, utcnow
+from jobs.bus import publish
+from jobs.events import event_from_job
+from jobs.kinds import PIPELINES
+from resolvers.context import Context
+from resolvers.errors import NotFound, UserError
+from resolvers.views import JobView, job_view
+
+MAX_PAGE = 100
+
+
+def stage_names(kind: str) -> tuple[str, ...]:
+    pipeline = PIPELINES.get(kind)
+    return pipeline.stage_names if pipeline else ()
+
+
+async def views(ctx: Context, jobs: list[Job]) -> list[JobView]:
+    ids = [j.id for j in jobs]
+    async with ctx.services.sessions() as session:
+        stages = await repo.get_stages(session, ids)
+        artifacts = await repo.get_artifacts(session, ids)
+    storage = ctx.services.storage
+    return [
+        job_view(
+            j, [s for s in stages if s.job_id == j.id], [a for a in artifacts if a.job_id == j.id], storage
+        )
+        for j in jobs
+    ]
+
+
+async def load_job(ctx: Context, job_id: str) -> Job:
+    async with ctx.services.sessions() as session:
+        job = await repo.get_job(session, job_id, user_id=ctx.user_id)
+    if job is None:
+        raise NotFound("job", job_id)
+    return job
+
+
+async def get_job(ctx: Context, job_id: str) -> JobView:
+    return (await views(ctx, [await load_job(ctx, job_id)]))[0]
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[JobView]
+    has_next: bool
+    end_cursor: str | None
+
+
+async def list_jobs(
+    ctx: Context, *, first: int | None, after: str | None, status: str | None, kind: str | None
+) -> Page:
+    limit = first if first is not None else 20
+    if not 0 < limit <= MAX_PAGE:
+        raise UserError("INVALID_PAGE_SIZE", f"first must be between 1 and {MAX_PAGE}", "first")
+    async with ctx.services.sessions() as session:
+        rows = await repo.list_jobs(
+            session, user_id=ctx.user_id, limit=limit + 1, before_id=after, status=status, kind=kind
+        )
+    page = rows[:limit]
+    return Page(
+        items=await views(ctx, page), has_next=len(rows) > limit, end_cursor=page[-1].id if page else None
+    )
+
+
+async def cancel_job(ctx: Context, job_id: str) -> JobView:
+    """Cancelled at once for the caller; a running worker sees the row change and kills its render."""
+    await load_job(ctx, job_id)
+    async with ctx.services.sessions.begin() as session:
+        job = await repo.update_job(
+            session,
+            job_id,
+            only_if_status=("QUEUED", "PROCESSING"),
+            status="CANCELLED",
+            cancel_requested=True,
+            message="cancelled",
+            eta_seconds=None,
+            finished_at=utcnow(),
+        )
+    if job is None:
+        current = await load_job(ctx, job_id)
+        raise UserError("JOB_FINISHED", f"job {job_id!r} is already {current.status.lower()}", "id")
+    await publish(ctx.services.queue, event_from_job(job, stage_names(job.kind)))
+    return await get_job(ctx, job_id)

@@ -1,0 +1,42 @@
+"""Uploads from the GraphQL multipart request: streamed into storage with a size cap."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+from typing import Protocol
+
+from media.storage import Storage
+from resolvers.errors import UserError
+
+CHUNK = 1024 * 1024
+
+
+class Upload(Protocol):
+    """What starlette's UploadFile offers; resolvers do not depend on the web framework."""
+
+    filename: str | None
+
+    async def read(self, size: int = -1) -> bytes: ...
+
+
+def safe_name(name: str | None, fallback: str) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", name or "").strip(".-")[:80]
+    return cleaned or fallback
+
+
+async def store_upload(storage: Storage, upload: Upload, key: str, *, max_bytes: int, field: str) -> int:
+    with tempfile.NamedTemporaryFile(prefix="clipforge-upload-") as tmp:
+        size = 0
+        while chunk := await upload.read(CHUNK):
+            size += len(chunk)
+            if size > max_bytes:
+                raise UserError(
+                    "UPLOAD_TOO_LARGE", f"{field} is larger than the limit of {max_bytes} bytes", field
+                )
+            tmp.write(chunk)
+        if size == 0:
+            raise UserError("EMPTY_FILE", f"{field} is empty", field)
+        tmp.flush()
+        return await storage.put_file(key, Path(tmp.name), "application/octet-stream")

@@ -1,0 +1,93 @@
+"""Plain read models handed to the schema layer, mapped explicitly from rows (URLs signed here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from db.repo import aware
+from db.tables import Artifact, Job, Stage
+from jobs.events import ProgressEvent
+from media.storage import Storage
+
+
+@dataclass(frozen=True)
+class StageView:
+    name: str
+    status: str
+    progress: float
+    attempts: int
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class ArtifactView:
+    kind: str
+    url: str
+    content_type: str
+    bytes: int
+    stage: str
+
+
+@dataclass(frozen=True)
+class JobView:
+    id: str
+    kind: str
+    status: str
+    stage: str | None
+    progress: float
+    message: str
+    stages: list[StageView]
+    artifacts: list[ArtifactView]
+    video_url: str | None
+    thumbnail_url: str | None
+    error_code: str | None
+    error_message: str | None
+    created_at: datetime
+    updated_at: datetime
+    seq: int
+
+
+EventView = ProgressEvent
+
+
+def _opt(value: datetime | None) -> datetime | None:
+    return aware(value) if value else None
+
+
+def job_view(job: Job, stages: list[Stage], artifacts: list[Artifact], storage: Storage) -> JobView:
+    return JobView(
+        id=job.id,
+        kind=job.kind,
+        status=job.status,
+        stage=job.stage,
+        progress=round(job.progress, 2),
+        message=job.message,
+        stages=[
+            StageView(
+                name=s.name,
+                status=s.status,
+                progress=round(s.progress * 100, 2),
+                attempts=s.attempts,
+                started_at=_opt(s.started_at),
+                finished_at=_opt(s.finished_at),
+                error=s.error,
+            )
+            for s in sorted(stages, key=lambda s: s.position)
+        ],
+        artifacts=[
+            ArtifactView(
+                kind=a.kind, url=storage.url(a.key), content_type=a.content_type, bytes=a.bytes, stage=a.stage
+            )
+            for a in artifacts
+        ],
+        video_url=storage.url(job.video_key) if job.video_key else None,
+        thumbnail_url=storage.url(job.thumbnail_key) if job.thumbnail_key else None,
+        error_code=job.error_code,
+        error_message=job.error_message,
+        created_at=aware(job.created_at),
+        updated_at=aware(job.updated_at),
+        seq=job.seq,
+    )

@@ -1,0 +1,42 @@
+"""Expected errors as GraphQL types: programs switch on `code`, people read `message`."""
+
+from __future__ import annotations
+
+import strawberry
+from graphql import GraphQLError
+
+from resolvers.errors import UserError
+
+
+@strawberry.interface
+class Problem:
+    code: str
+    message: str
+
+
+@strawberry.type
+class InvalidInput(Problem):
+    field: str | None = None
+
+
+@strawberry.type
+class NotFound(Problem):
+    pass
+
+
+def invalid(err: UserError) -> InvalidInput:
+    return InvalidInput(code=err.code, message=err.message, field=err.field)
+
+
+def problem(err: UserError) -> InvalidInput | NotFound:
+    if err.code == "NOT_FOUND":
+        return NotFound(code=err.code, message=err.message)
+    return invalid(err)
+
+
+def graphql_error(err: UserError) -> GraphQLError:
+    """For fields that return a plain object (queries, subscriptions): the code rides in extensions."""
+    extensions: dict[str, object] = {"code": err.code}
+    if err.field:
+        extensions["field"] = err.field
+    return GraphQLError(err.message, extensions=extensions)

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, cast
+
+import strawberry
+
+from resolvers import jobs as job_resolvers
+from resolvers.context import Context
+from resolvers.errors import UserError
+from resolvers.slideshow import SlideshowRequest, create_slideshow
+from resolvers.uploads import Upload
+from schema.errors import InvalidInput, NotFound, invalid, problem
+from schema.inputs import SlideshowInput
+from schema.types import Job
+
+Info = strawberry.Info[Context, None]
+
+CreateJobResult = Annotated[Job | InvalidInput, strawberry.union("CreateJobResult")]
+JobResult = Annotated[Job | InvalidInput | NotFound, strawberry.union("JobResult")]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Images + audio → a Ken Burns slideshow with crossfades.")
+    async def create_slideshow(self, info: Info, input: SlideshowInput) -> CreateJobResult:
+        request = SlideshowRequest(
+            image_urls=input.image_urls or [],
+            # strawberry hands over starlette UploadFiles, which satisfy our Upload protocol
+            images=cast(Sequence[Upload], input.images or []),
+            audio_url=input.audio_url,
+            audio=cast(Upload | None, input.audio),
+            overlay_url=input.overlay_url,
+            overlay=cast(Upload | None, input.overlay),
+            size=input.size,
+            seconds_per_image=input.seconds_per_image,
+            transition_seconds=input.transition_seconds,
+        )
+        try:
+            return Job.from_view(await create_slideshow(info.context, request))
+        except UserError as err:
+            return invalid(err)
+
+    @strawberry.mutation(description="Stop a queued or running job; it ends CANCELLED.")
+    async def cancel_job(self, info: Info, id: strawberry.ID) -> JobResult:
+        try:
+            return Job.from_view(await job_resolvers.cancel_job(info.context, str(id)))
+        except UserError as err:
+            return problem(err)

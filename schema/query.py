@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import strawberry
+
+from resolvers import jobs as job_resolvers
+from resolvers.context import Context
+from resolvers.errors import UserError
+from schema.errors import graphql_error
+from schema.types import Job, JobConnection, JobEdge, JobKind, JobStatus, PageInfo
+
+Info = strawberry.Info[Context, None]
+
+
+async def fetch_job(info: strawberry.Info, job_id: str) -> Job | None:
+    try:
+        return Job.from_view(await job_resolvers.get_job(info.context, job_id))
+    except UserError as err:
+        raise graphql_error(err) from None
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="One of your jobs. An unknown id (or another user's) is NOT_FOUND.")
+    async def job(self, info: Info, id: strawberry.ID) -> Job | None:
+        return await fetch_job(info, str(id))
+
+    @strawberry.field(description="Your jobs, newest first, with cursor pagination.")
+    async def jobs(
+        self,
+        info: Info,
+        first: int | None = 20,
+        after: str | None = None,
+        status: JobStatus | None = None,
+        kind: JobKind | None = None,
+    ) -> JobConnection:
+        try:
+            page = await job_resolvers.list_jobs(
+                info.context,
+                first=first,
+                after=after,
+                status=status.value if status else None,
+                kind=kind.value if kind else None,
+            )
+        except UserError as err:
+            raise graphql_error(err) from None
+        return JobConnection(
+            edges=[JobEdge(cursor=v.id, node=Job.from_view(v)) for v in page.items],
+            page_info=PageInfo(has_next_page=page.has_next, end_cursor=page.end_cursor),
+        )

@@ -1,0 +1,167 @@
+"""GraphQL object types, mapped explicitly from the resolvers' read models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+
+from resolvers.views import ArtifactView, EventView, JobView, StageView
+
+
+@strawberry.enum
+class JobStatus(Enum):
+    QUEUED = "QUEUED"
+    PROCESSING = "PROCESSING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+@strawberry.enum
+class JobKind(Enum):
+    SLIDESHOW = "SLIDESHOW"
+    EXPLAINER = "EXPLAINER"
+    SHORT = "SHORT"
+    PRODUCT_AD = "PRODUCT_AD"
+    SCENE_VIDEO = "SCENE_VIDEO"
+    TIMELINE = "TIMELINE"
+
+
+@strawberry.type
+class JobStage:
+    name: str
+    status: str
+    progress: float = strawberry.field(description="0–100 within this stage")
+    attempts: int
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: str | None
+
+    @classmethod
+    def from_view(cls, v: StageView) -> JobStage:
+        return cls(
+            name=v.name,
+            status=v.status,
+            progress=v.progress,
+            attempts=v.attempts,
+            started_at=v.started_at,
+            finished_at=v.finished_at,
+            error=v.error,
+        )
+
+
+@strawberry.type
+class Artifact:
+    kind: str
+    url: str = strawberry.field(description="Private artifacts get a signed URL that expires in 1 hour.")
+    content_type: str
+    bytes: int
+    stage: str
+
+    @classmethod
+    def from_view(cls, v: ArtifactView) -> Artifact:
+        return cls(kind=v.kind, url=v.url, content_type=v.content_type, bytes=v.bytes, stage=v.stage)
+
+
+@strawberry.type
+class JobFailure:
+    code: str
+    message: str
+
+
+@strawberry.type
+class Job:
+    id: strawberry.ID
+    kind: JobKind
+    status: JobStatus
+    stage: str | None
+    progress: float = strawberry.field(description="0–100 for the whole job")
+    message: str
+    seq: int = strawberry.field(description="Bumped on every change; pass it as afterSeq to resume.")
+    stages: list[JobStage]
+    artifacts: list[Artifact]
+    video_url: str | None
+    thumbnail_url: str | None
+    subtitles_url: str | None
+    cost_usd: float
+    credits_charged: int
+    error: JobFailure | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_view(cls, v: JobView) -> Job:
+        return cls(
+            id=strawberry.ID(v.id),
+            kind=JobKind(v.kind),
+            status=JobStatus(v.status),
+            stage=v.stage,
+            progress=v.progress,
+            message=v.message,
+            seq=v.seq,
+            stages=[JobStage.from_view(s) for s in v.stages],
+            artifacts=[Artifact.from_view(a) for a in v.artifacts],
+            video_url=v.video_url,
+            thumbnail_url=v.thumbnail_url,
+            subtitles_url=None,
+            cost_usd=0.0,
+            credits_charged=0,
+            error=JobFailure(code=v.error_code, message=v.error_message or "") if v.error_code else None,
+            created_at=v.created_at,
+            updated_at=v.updated_at,
+        )
+
+
+@strawberry.type
+class ProgressEvent:
+    job_id: strawberry.ID
+    seq: int
+    status: JobStatus
+    stage: str | None
+    stage_index: int
+    stage_count: int
+    progress: float
+    message: str
+    eta_seconds: float | None
+    at: datetime
+
+    @strawberry.field(description="The whole job, read when asked for (costs a database read).")
+    async def job(self, info: strawberry.Info) -> Job | None:
+        from schema.query import fetch_job  # the query module builds Jobs; imported late to avoid a cycle
+
+        return await fetch_job(info, str(self.job_id))
+
+    @classmethod
+    def from_view(cls, v: EventView) -> ProgressEvent:
+        return cls(
+            job_id=strawberry.ID(v.job_id),
+            seq=v.seq,
+            status=JobStatus(v.status),
+            stage=v.stage,
+            stage_index=v.stage_index,
+            stage_count=v.stage_count,
+            progress=v.progress,
+            message=v.message,
+            eta_seconds=v.eta_seconds,
+            at=v.at,
+        )
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class JobEdge:
+    cursor: str
+    node: Job
+
+
+@strawberry.type
+class JobConnection:
+    edges: list[JobEdge]
+    page_info: PageInfo
