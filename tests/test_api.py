@@ -9,6 +9,7 @@ import pytest
 from redis.asyncio import Redis
 
 from media.storage_local import LocalStorage, sign
+from tests.conftest import free_port
 from tests.service import Service
 
 CREATE = """
@@ -141,3 +142,18 @@ async def test_a_private_file_needs_a_valid_unexpired_signature(service: Service
     signature = sign("jobs/x/video.mp4", stale, b"test-secret")
     expired = f"{service.url}/files/jobs/x/video.mp4?exp={stale}&sig={signature}"
     assert (await service.http.get(expired)).status_code == 403
+
+
+async def test_an_upload_over_the_limit_is_refused_and_nothing_is_kept(service: Service) -> None:
+    from tests.service import running_service
+
+    small = service.settings.model_copy(update={"max_upload_bytes": 1000, "port": free_port()})
+    async with running_service(small) as svc:
+        body = await svc.gql(
+            CREATE,
+            {"input": {"images": [None]}},
+            files={"variables.input.images.0": b"\xff\xd8" + b"0" * 5000},
+        )
+    result = body["data"]["createSlideshow"]
+    assert (result["code"], result["field"]) == ("UPLOAD_TOO_LARGE", "images[0]")
+    assert not list((small.storage_root / "jobs").glob("*/uploads/*"))

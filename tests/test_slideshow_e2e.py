@@ -180,3 +180,23 @@ async def test_a_page_instead_of_an_image_fails_the_job_with_a_code_and_the_serv
     failed = (await service.gql(DONE, {"id": bad["createSlideshow"]["id"]}))["data"]["job"]
     assert "HTML" in failed["error"]["message"] and "image" in failed["error"]["message"]
     assert failed["stages"][0]["status"] == "FAILED"
+
+
+async def test_cancelling_during_the_render_kills_the_render_process(service: Service) -> None:
+    files = {"/a.jpg": (jpeg(COLOURS[0]), "image/jpeg")}
+    with MediaServer(files) as media:
+        inp = {"imageUrls": [f"{media.url}/a.jpg"] * 3, "secondsPerImage": 30, "transitionSeconds": 0}
+        job_id = (await service.gql(CREATE, {"input": inp}))["data"]["createSlideshow"]["id"]
+        worker = asyncio.create_task(service.drain_queue())
+        async for message in service.subscribe(PROGRESS, {"id": job_id}):
+            if "frame" in message["data"]["jobProgress"]["message"]:
+                break  # the render child is encoding now
+        cancel = "mutation($id: ID!) { cancelJob(id: $id) { ... on Job { status } } }"
+        assert (await service.gql(cancel, {"id": job_id}))["data"]["cancelJob"] == {"status": "CANCELLED"}
+        await asyncio.wait_for(worker, 20)  # the worker stops the stage instead of rendering 90 s of video
+    job = (await service.gql(DONE, {"id": job_id}))["data"]["job"]
+    assert job["status"] == "CANCELLED" and job["videoUrl"] is None
+    pgrep = await asyncio.create_subprocess_exec(
+        "pgrep", "-f", f"media.render_main .*{job_id}", stdout=asyncio.subprocess.PIPE
+    )
+    assert (await pgrep.communicate())[0] == b""
