@@ -8,13 +8,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import cast
 
-from media.child import render_in_child
-from media.slideshow import SlideshowSpec
 from pydantic import BaseModel, Field
 
 from jobs.stage import JobResult, Pipeline, StageCall, StageSpec
+from media.child import render_in_child
 from media.errors import MediaError
 from media.fetch import MediaKind, fetch_to_file, sniff
+from media.slideshow import SlideshowSpec
 
 
 class InputRef(BaseModel):
