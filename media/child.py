@@ -15,8 +15,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from media.checks import InvalidTimeline
+from media.engine import RenderResult
 from media.errors import MediaError
-from media.slideshow import RenderResult, SlideshowSpec
+from media.slideshow import SlideshowSpec
+from media.timeline import Timeline
 
 _STDERR_TAIL_BYTES = 2000
 _LINE_LIMIT_BYTES = 1 << 20
@@ -24,7 +27,7 @@ _PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
 
 async def render_in_child(
-    spec: SlideshowSpec,
+    spec: SlideshowSpec | Timeline,
     video_out: Path,
     poster_out: Path,
     *,
@@ -34,7 +37,9 @@ async def render_in_child(
     """Render in `python -m media.render_main`; raises MediaError (the child's code, RENDER_TIMEOUT or
     RENDER_FAILED). On timeout or cancellation the child is killed and reaped before this returns."""
     spec_path = video_out.with_name(video_out.name + ".spec.json")
-    await asyncio.to_thread(spec_path.write_text, spec.model_dump_json(), "utf-8")
+    kind = "timeline" if isinstance(spec, Timeline) else "slideshow"
+    payload = f'{{"{kind}": {spec.model_dump_json()}}}'
+    await asyncio.to_thread(spec_path.write_text, payload, "utf-8")
     try:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -86,6 +91,8 @@ async def _supervise(
         raise
     tail = await stderr_tail
     if outcome is not None and outcome.get("type") == "error":
+        if outcome.get("code") == "INVALID_TIMELINE" and isinstance(outcome.get("problems"), list):
+            raise InvalidTimeline([(str(path), str(message)) for path, message in outcome["problems"]])
         raise MediaError(str(outcome.get("code", "RENDER_FAILED")), str(outcome.get("message", "")))
     if outcome is not None and outcome.get("type") == "done" and returncode == 0:
         return RenderResult(

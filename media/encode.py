@@ -1,6 +1,8 @@
-"""MP4 output: H.264 (libx264) yuv420p video and AAC stereo audio, muxed as they are produced."""
+"""MP4 output: H.264 (libx264, or NVENC on a machine with a working NVIDIA encoder) yuv420p video and AAC
+stereo audio, muxed as they are produced."""
 
 from fractions import Fraction
+from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
 
@@ -11,13 +13,46 @@ from media.audio import SAMPLE_RATE
 from media.frames import U8
 
 AUDIO_BIT_RATE = 128_000
+# x264 preset -> the NVENC preset of about the same speed/quality trade (p1 fastest .. p7 best).
+_NVENC_PRESETS = {"ultrafast": "p1", "superfast": "p1", "veryfast": "p2", "faster": "p3", "fast": "p4"}
+
+
+@lru_cache(maxsize=1)
+def nvenc_works() -> bool:
+    """Whether h264_nvenc opens here: the wheel always ships it, but it needs an NVIDIA GPU and driver.
+    Asked once per process; opening costs ~100 ms with a GPU and fails fast without."""
+    try:
+        context = av.CodecContext.create("h264_nvenc", "w")
+        context.width, context.height, context.pix_fmt = 256, 256, "yuv420p"
+        context.time_base = Fraction(1, 30)
+        context.open()
+    except (av.FFmpegError, ValueError, OSError):
+        return False
+    return True
+
+
+def pick_codec(requested: str) -> str:
+    if requested == "auto":
+        return "h264_nvenc" if nvenc_works() else "libx264"
+    return requested
 
 
 class Mp4Writer:
     """Write with `add_video`/`add_audio`, then `finish()`; leaving the block without finishing (an error)
     closes the file unfinished and deletes it."""
 
-    def __init__(self, path: Path, *, width: int, height: int, fps: int, preset: str, crf: int) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        width: int,
+        height: int,
+        fps: int,
+        preset: str,
+        crf: int,
+        codec: str = "libx264",
+        sample_rate: int = SAMPLE_RATE,
+    ) -> None:
         self._path = path
         self._fps = fps
         # PyAV 18's from_numpy_buffer derives the height as rows // 6 * 4, which misplaces the chroma planes
@@ -27,22 +62,27 @@ class Mp4Writer:
         # faststart moves the index ('moov') before the data so players can start before the download ends.
         self._container = av.open(str(path), mode="w", format="mp4", options={"movflags": "faststart"})
         try:
-            video = self._container.add_stream(
-                "libx264", rate=fps, options={"preset": preset, "crf": str(crf)}
-            )
+            if codec == "h264_nvenc":
+                nvenc = {"preset": _NVENC_PRESETS.get(preset, "p5"), "rc": "vbr", "cq": str(crf)}
+                video = self._container.add_stream("h264_nvenc", rate=fps, options=nvenc)
+            else:
+                video = self._container.add_stream(
+                    "libx264", rate=fps, options={"preset": preset, "crf": str(crf)}
+                )
             video.width = width
             video.height = height
             video.pix_fmt = "yuv420p"
             context = video.codec_context
             # PyAV defaults x264 to slice threads; frame threads are ~what the ffmpeg CLI gets (NOTES.md).
-            context.thread_type = "FRAME"
-            context.thread_count = 0
+            if codec == "libx264":
+                context.thread_type = "FRAME"
+                context.thread_count = 0
             # Tag what frames.py produces, so players do not guess between BT.601 and BT.709.
             context.colorspace = Colorspace.ITU709
             context.color_primaries = ColorPrimaries.BT709
             context.color_trc = ColorTrc.BT709
             context.color_range = ColorRange.MPEG
-            audio = self._container.add_stream("aac", rate=SAMPLE_RATE)
+            audio = self._container.add_stream("aac", rate=sample_rate)
             audio.layout = "stereo"
             audio.format = "fltp"
             audio.bit_rate = AUDIO_BIT_RATE

@@ -16,13 +16,18 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from media.timeline import MAX_ZOOM
-
 U8 = npt.NDArray[np.uint8]
 
-# Canvas pixels per output pixel at zoom 1. Slightly above MAX_ZOOM so even the tightest view still reads
-# at least one source pixel per output pixel and never upsamples.
-OVERSAMPLE = MAX_ZOOM * 1.01
+MAX_ZOOM = 1.15  # the slideshow's tightest Ken Burns view: 1/1.15 of the widest
+
+
+def oversample_for(max_zoom: float) -> float:
+    """Canvas pixels per output pixel at zoom 1: slightly above the tightest zoom, so even that view still
+    reads at least one source pixel per output pixel and never upsamples."""
+    return max_zoom * 1.01
+
+
+OVERSAMPLE = oversample_for(MAX_ZOOM)
 
 _KR, _KB = 0.2126, 0.0722
 _KG = 1.0 - _KR - _KB
@@ -94,21 +99,24 @@ class CanvasLayout:
     src_y: int
     out_x: int  # anchor in frame pixels
     out_y: int
+    oversample: float = OVERSAMPLE
 
     @classmethod
-    def around(cls, width: int, height: int, anchor_x: float, anchor_y: float) -> "CanvasLayout":
+    def around(
+        cls, width: int, height: int, anchor_x: float, anchor_y: float, oversample: float = OVERSAMPLE
+    ) -> "CanvasLayout":
         out_x, out_y = _even_near(anchor_x * width), _even_near(anchor_y * height)
-        left, right = _room(out_x), _room(width - out_x)
-        top, bottom = _room(out_y), _room(height - out_y)
-        return cls(width, height, left + right, top + bottom, left, top, out_x, out_y)
+        left, right = _room(out_x, oversample), _room(width - out_x, oversample)
+        top, bottom = _room(out_y, oversample), _room(height - out_y, oversample)
+        return cls(width, height, left + right, top + bottom, left, top, out_x, out_y, oversample)
 
 
 def _even_near(value: float) -> int:
     return 2 * round(value / 2)
 
 
-def _room(out_pixels: int) -> int:
-    return 2 * math.ceil(out_pixels * OVERSAMPLE / 2) + 2
+def _room(out_pixels: int, oversample: float) -> int:
+    return 2 * math.ceil(out_pixels * oversample / 2) + 2
 
 
 @dataclass
@@ -145,8 +153,8 @@ class KenBurnsCanvas:
         return result
 
     def render(self, zoom: float, out: U8) -> None:
-        """Write the view at `zoom` (1..MAX_ZOOM) into the yuv420p frame buffer `out`."""
-        scale = OVERSAMPLE / zoom
+        """Write the view at `zoom` (1 up to the layout's tightest zoom) into the yuv420p buffer `out`."""
+        scale = self.layout.oversample / zoom
         targets = planes(out, self.layout.width, self.layout.height)
         for plane_quadrants, target in zip(self.quadrants, targets, strict=True):
             for quad in plane_quadrants:
@@ -212,10 +220,6 @@ def _resample(quad: _Quadrant, scale: float, target: U8) -> None:
         return
     cv2.resize(src, None, dst=quad.scratch, fx=1.0 / scale, fy=1.0 / scale, interpolation=cv2.INTER_LINEAR)
     cv2.flip(quad.scratch, quad.flip, dst=dest)
-
-
-def crossfade(outgoing: U8, incoming: U8, alpha: float, out: U8) -> None:
-    cv2.addWeighted(outgoing, 1.0 - alpha, incoming, alpha, 0.0, dst=out)
 
 
 @dataclass

@@ -1,48 +1,36 @@
 """Images, optional audio and overlay -> an MP4 slideshow with Ken Burns motion and crossfades, and a poster.
 
-x264 should be nearly the only cost: every image is decoded, fitted and converted to yuv420p once; each
-frame is resampled plane by plane from that canvas, blended in YUV and handed to the encoder without a
-copy. Only the images on screen (at most two) are held in memory and audio is encoded alongside the video,
-so memory stays flat however long the video is.
+A slideshow is a timeline like every other video: images on one track, each with a Ken Burns move and joined
+by crossfades, the overlay screened on top, the audio as a looped music clip that fades out. The engine's
+fast paths (an opaque full-frame layer drawn straight into the frame, a crossfade as one addWeighted) keep
+it at the cost the dedicated renderer had.
+
+Timing contract: the video lasts `images * seconds_per_image`; image k owns [k*spi, (k+1)*spi); the crossfade
+between k and k+1 is centred on their boundary; nothing fades at the very start or end.
 """
 
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Self
 
-import cv2
-import numpy as np
-from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from media.audio import SAMPLE_RATE, AudioTrack
-from media.encode import Mp4Writer
-from media.frames import (
-    U8,
-    CanvasLayout,
-    KenBurnsCanvas,
-    ScreenBlend,
-    crossfade,
-    rgb_to_yuv420,
-    yuv420_to_rgb,
+from media.checks import X264_PRESETS
+from media.engine import RenderResult, render_timeline
+from media.frames import MAX_ZOOM
+from media.timeline import (
+    ImageClip,
+    KenBurns,
+    Output,
+    OverlayClip,
+    SoundClip,
+    SoundTrack,
+    Timeline,
+    Track,
+    Transition,
 )
-from media.images import load_fitted, probe_image
-from media.overlay import OverlayLoop
-from media.timeline import Timeline, motion
 
-X264_PRESETS = (
-    "ultrafast",
-    "superfast",
-    "veryfast",
-    "faster",
-    "fast",
-    "medium",
-    "slow",
-    "slower",
-    "veryslow",
-)
+__all__ = ["RenderResult", "SlideshowSpec", "render_slideshow"]
 
 
 class SlideshowSpec(BaseModel):
@@ -70,22 +58,68 @@ class SlideshowSpec(BaseModel):
             raise ValueError(f"preset must be one of {', '.join(X264_PRESETS)}")
         if self.transition_seconds > self.seconds_per_image:
             raise ValueError("transition_seconds cannot exceed seconds_per_image")
-        if self.poster_time is not None and self.poster_time >= self.timeline.duration_seconds:
+        if self.poster_time is not None and self.poster_time >= self.duration_seconds:
             raise ValueError("poster_time must fall inside the video")
         return self
 
     @property
-    def timeline(self) -> Timeline:
-        return Timeline(len(self.images), self.seconds_per_image, self.transition_seconds, self.fps)
+    def duration_seconds(self) -> float:
+        return round(len(self.images) * self.seconds_per_image * self.fps) / self.fps
+
+    def to_timeline(self) -> Timeline:
+        count, spi = len(self.images), self.seconds_per_image
+        half = self.transition_seconds / 2
+        fade = Transition(kind="crossfade", duration=self.transition_seconds) if half > 0 else None
+        clips = []
+        for k, image in enumerate(self.images):
+            # On screen from half a crossfade before its slot to half one after, except at the ends.
+            before = half if k > 0 else 0.0
+            after = half if k < count - 1 else 0.0
+            clips.append(
+                ImageClip(
+                    source=image,
+                    start=k * spi - before,
+                    duration=spi + before + after,
+                    fit="auto",
+                    ken_burns=_ken_burns(k),
+                    transition=fade if k > 0 else None,
+                )
+            )
+        tracks = [Track(clips=clips)]
+        duration = self.duration_seconds
+        if self.overlay is not None:
+            overlay = OverlayClip(
+                source=self.overlay,
+                start=0.0,
+                duration=duration,
+                opacity=self.overlay_opacity,
+                blend="screen",
+                grayscale=True,  # dust and grain are grey; this keeps the blend on the YUV planes
+            )
+            tracks.append(Track(clips=[overlay]))
+        audio = []
+        if self.audio is not None:
+            music = SoundClip(source=self.audio, loop=True, fade_out=self.audio_fade_seconds, role="music")
+            audio.append(SoundTrack(clips=[music]))
+        output = Output(
+            width=self.width,
+            height=self.height,
+            fps=self.fps,
+            preset=self.preset,
+            crf=self.crf,
+            duration=duration,
+            loudness_lufs=None,  # the user's track as it is
+            poster_time=spi / 2 if self.poster_time is None else self.poster_time,
+        )
+        return Timeline(output=output, tracks=tracks, audio=audio)
 
 
-@dataclass(frozen=True)
-class RenderResult:
-    duration_seconds: float
-    frames: int
-    width: int
-    height: int
-    has_audio: bool
+def _ken_burns(image: int) -> KenBurns:
+    """Even images zoom in, odd ones zoom out. With the anchor left of centre, zooming in drifts the view
+    left and zooming out drifts it right, so the pan alternates with the zoom; the vertical anchor changes
+    every second image for variety."""
+    anchor_y = 0.4 if (image // 2) % 2 == 0 else 0.6
+    return KenBurns(zoom="in" if image % 2 == 0 else "out", amount=MAX_ZOOM - 1.0, anchor=(0.3, anchor_y))
 
 
 def render_slideshow(
@@ -98,116 +132,4 @@ def render_slideshow(
 
     Raises MediaError for unusable inputs; no partial video is left behind on failure.
     """
-    timeline = spec.timeline
-    width, height = spec.width, spec.height
-    for path in spec.images:
-        probe_image(path)  # a bad upload late in the list should fail now, not minutes into the render
-    total = timeline.frame_count
-    poster_time = spec.seconds_per_image / 2 if spec.poster_time is None else spec.poster_time
-    poster_frame = timeline.frame_at(poster_time)
-    try:
-        with ExitStack() as stack:
-            stack.enter_context(_single_threaded_cv2())
-            audio = stack.enter_context(
-                AudioTrack(
-                    spec.audio, _samples_at(total, spec.fps), round(spec.audio_fade_seconds * SAMPLE_RATE)
-                )
-            )
-            overlay = stack.enter_context(OverlayLoop(spec.overlay, width, height)) if spec.overlay else None
-            compose = _Compositor(spec, timeline, overlay)
-            writer = stack.enter_context(
-                Mp4Writer(
-                    video_out, width=width, height=height, fps=spec.fps, preset=spec.preset, crf=spec.crf
-                )
-            )
-            for index in range(total):
-                frame = compose(index)
-                writer.add_video(frame, index)
-                # Audio follows the video frame by frame, so the muxer interleaves and nothing piles up.
-                for audio_frame in audio.frames_until(_samples_at(index + 1, spec.fps)):
-                    writer.add_audio(audio_frame)
-                if index == poster_frame:
-                    _write_poster(frame, width, height, poster_out)
-                if on_progress is not None:
-                    on_progress(index + 1, total)
-            writer.finish()
-    except BaseException:
-        poster_out.unlink(missing_ok=True)
-        raise
-    return RenderResult(
-        duration_seconds=timeline.duration_seconds,
-        frames=total,
-        width=width,
-        height=height,
-        has_audio=spec.audio is not None,
-    )
-
-
-@contextmanager
-def _single_threaded_cv2() -> Iterator[None]:
-    # x264's frame threads already keep every core busy; OpenCV's own thread pool on top only adds
-    # hand-off overhead (measured: 6.7 -> 4.8 CPU-s for the non-encoder work of a 30 s 1080x1920 render).
-    previous = cv2.getNumThreads()
-    cv2.setNumThreads(1)
-    try:
-        yield
-    finally:
-        cv2.setNumThreads(previous)
-
-
-def _samples_at(frame: int, fps: int) -> int:
-    return frame * SAMPLE_RATE // fps
-
-
-def _write_poster(frame: U8, width: int, height: int, path: Path) -> None:
-    Image.fromarray(yuv420_to_rgb(frame, width, height)).save(path, format="JPEG", quality=90)
-
-
-class _Compositor:
-    """Builds frame `index` in a reused buffer: the Ken Burns view of the image on screen, crossfaded with
-    the next one near a boundary, with the overlay screened on top."""
-
-    def __init__(self, spec: SlideshowSpec, timeline: Timeline, overlay: OverlayLoop | None) -> None:
-        self._timeline = timeline
-        self._fps = spec.fps
-        self._slides = _Slides(spec.images, spec.width, spec.height)
-        self._overlay = overlay
-        self._blend = ScreenBlend(spec.width, spec.height, spec.overlay_opacity) if overlay else None
-        self._frame = np.empty((spec.height * 3 // 2, spec.width), np.uint8)
-        self._incoming = np.empty_like(self._frame)
-
-    def __call__(self, index: int) -> U8:
-        layers = self._timeline.layers(index)
-        self._slides.keep([layer.image for layer in layers])
-        first = layers[0]
-        self._slides.get(first.image).render(motion(first.image, first.progress).zoom, self._frame)
-        if len(layers) == 2:
-            second = layers[1]
-            self._slides.get(second.image).render(motion(second.image, second.progress).zoom, self._incoming)
-            crossfade(self._frame, self._incoming, second.weight, self._frame)
-        if self._overlay is not None and self._blend is not None:
-            self._blend.apply(self._frame, self._overlay.gray_at(index / self._fps))
-        return self._frame
-
-
-class _Slides:
-    """Canvases of the images on screen; an image is prepared when it first appears and dropped after."""
-
-    def __init__(self, paths: list[Path], width: int, height: int) -> None:
-        self._paths = paths
-        self._width = width
-        self._height = height
-        self._ready: dict[int, KenBurnsCanvas] = {}
-
-    def keep(self, images: list[int]) -> None:
-        for image in list(self._ready):
-            if image not in images:
-                del self._ready[image]
-
-    def get(self, image: int) -> KenBurnsCanvas:
-        if image not in self._ready:
-            move = motion(image, 0.0)
-            layout = CanvasLayout.around(self._width, self._height, move.anchor_x, move.anchor_y)
-            canvas = rgb_to_yuv420(load_fitted(self._paths[image], layout.canvas_w, layout.canvas_h))
-            self._ready[image] = KenBurnsCanvas.build(canvas, layout)
-        return self._ready[image]
+    return render_timeline(spec.to_timeline(), video_out, poster_out, on_progress)

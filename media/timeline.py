@@ -1,93 +1,187 @@
-"""Frame and duration math of a slideshow, kept free of pixels and PyAV so it can be tested on its own.
+"""The declarative timeline every job kind compiles to: output settings, visual tracks, audio tracks.
 
-Contract relied on elsewhere: the video lasts `images * seconds_per_image`; image k owns
-[k*spi, (k+1)*spi); the crossfade between k and k+1 is centred on their boundary; nothing fades at the very
-start or end. Frame i shows time i / fps.
+Plain data (pydantic): it is stored as a job's manifest and checked as a whole by `media.checks` before
+anything renders. Times are seconds. Lengths are pixels (a number) or a share of the frame ("25%").
+A clip without `start` follows the previous clip on its track, overlapping it by its transition.
 """
 
-from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
 
-MAX_ZOOM = 1.15
+from pydantic import BaseModel, ConfigDict, Field
 
-
-@dataclass(frozen=True)
-class Layer:
-    image: int
-    weight: float  # share of this image in the frame; the weights of a frame sum to 1
-    progress: float  # 0..1 through the time this image is on screen, drives its Ken Burns motion
-
-
-@dataclass(frozen=True)
-class Motion:
-    zoom: float  # 1.0 shows the whole fitted image, MAX_ZOOM the tightest view
-    anchor_x: float  # point of the frame (0..1) that stays put while zooming; off-centre, so it also pans
-    anchor_y: float
+Colour = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}([0-9a-fA-F]{2})?$")]
+Length = float | Annotated[str, Field(pattern=r"^-?\d+(\.\d+)?%$")]
+Side = Literal["left", "right", "top", "bottom"]
+Fit = Literal[
+    "cover", "contain", "blur", "auto"
+]  # blur: contain on a blurred fill; auto: cover unless far off
 
 
-@dataclass(frozen=True)
-class Timeline:
-    images: int
-    seconds_per_image: float
-    transition_seconds: float
-    fps: int
-
-    @property
-    def frame_count(self) -> int:
-        return round(self.images * self.seconds_per_image * self.fps)
-
-    @property
-    def duration_seconds(self) -> float:
-        return self.frame_count / self.fps
-
-    def frame_at(self, seconds: float) -> int:
-        # The epsilon keeps an exact time like 0.3 s at 10 fps on frame 3 despite float error.
-        return min(self.frame_count - 1, max(0, int(seconds * self.fps + 1e-6)))
-
-    def on_screen(self, image: int) -> tuple[float, float]:
-        """Start and end time of an image, including the halves of its crossfades."""
-        half = self.transition_seconds / 2
-        start = image * self.seconds_per_image - (half if image > 0 else 0.0)
-        end = (image + 1) * self.seconds_per_image + (half if image < self.images - 1 else 0.0)
-        return start, end
-
-    def layers(self, frame: int) -> list[Layer]:
-        """The one or two images a frame shows, first the outgoing one."""
-        t = frame / self.fps
-        spi = self.seconds_per_image
-        current = min(self.images - 1, int(t / spi + 1e-9))
-        half = self.transition_seconds / 2
-        if half > 0:
-            boundary_next = (current + 1) * spi
-            boundary_prev = current * spi
-            if current + 1 < self.images and t >= boundary_next - half:
-                alpha = (t - (boundary_next - half)) / self.transition_seconds
-                return self._pair(current, current + 1, alpha, t)
-            if current > 0 and t < boundary_prev + half:
-                alpha = (t - (boundary_prev - half)) / self.transition_seconds
-                return self._pair(current - 1, current, alpha, t)
-        return [Layer(current, 1.0, self.progress(current, t))]
-
-    def _pair(self, outgoing: int, incoming: int, alpha: float, t: float) -> list[Layer]:
-        alpha = min(1.0, max(0.0, alpha))
-        if alpha == 0.0:  # the first frame of a fade shows only the outgoing image; skip rendering the other
-            return [Layer(outgoing, 1.0, self.progress(outgoing, t))]
-        return [
-            Layer(outgoing, 1.0 - alpha, self.progress(outgoing, t)),
-            Layer(incoming, alpha, self.progress(incoming, t)),
-        ]
-
-    def progress(self, image: int, t: float) -> float:
-        start, end = self.on_screen(image)
-        return min(1.0, max(0.0, (t - start) / (end - start)))
+class _Data(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-def motion(image: int, progress: float) -> Motion:
-    """Ken Burns move of an image: even images zoom in, odd ones zoom out.
+class Animation(_Data):
+    """How a layer enters or leaves: fade, slide in from (or out to) a side, or pop (scale with overshoot)."""
 
-    With the anchor left of centre, zooming in drifts the view left and zooming out drifts it right, so the
-    pan direction alternates with the zoom; the vertical anchor changes every second image for variety.
-    """
-    zoom_in = image % 2 == 0
-    amount = progress if zoom_in else 1.0 - progress
-    anchor_y = 0.4 if (image // 2) % 2 == 0 else 0.6
-    return Motion(zoom=1.0 + (MAX_ZOOM - 1.0) * amount, anchor_x=0.3, anchor_y=anchor_y)
+    kind: Literal["fade", "slide", "pop"]
+    duration: float = Field(0.4, gt=0.0)
+    side: Side = "bottom"
+
+
+class Transition(_Data):
+    """Joins a clip to the previous one on its track; the two overlap by `duration`."""
+
+    kind: Literal["crossfade", "fade_black", "slide", "wipe", "zoom"]
+    duration: float = Field(gt=0.0)
+    side: Side = "right"  # where the incoming clip comes from (slide) or where the wipe starts
+
+
+class KenBurns(_Data):
+    zoom: Literal["in", "out"] = "in"
+    pan: Literal["none", "left", "right", "up", "down"] = "none"
+    amount: float = Field(0.15, gt=0.0, le=0.5)  # 0.15: the tightest view is 1/1.15 of the widest
+    # The frame point (0..1) that stays put while zooming; when given it replaces `pan`.
+    anchor: tuple[float, float] | None = None
+
+
+class _Visual(_Data):
+    start: float | None = None
+    duration: float = Field(gt=0.0)
+    z: int = 0
+    opacity: float = Field(1.0, ge=0.0, le=1.0)
+    x: Length = 0.0
+    y: Length = 0.0
+    width: Length | None = None  # None: the frame's width
+    height: Length | None = None
+    enter: Animation | None = None
+    exit: Animation | None = None
+    transition: Transition | None = None
+
+
+class ImageClip(_Visual):
+    type: Literal["image"] = "image"
+    source: Path
+    fit: Fit = "cover"
+    ken_burns: KenBurns | None = None
+
+
+class VideoClip(_Visual):
+    type: Literal["video"] = "video"
+    source: Path
+    fit: Fit = "cover"
+    trim_start: float = Field(0.0, ge=0.0)
+    loop: bool = False
+    keep_audio: bool = False
+    volume: float = Field(1.0, ge=0.0, le=4.0)
+
+
+class SolidClip(_Visual):
+    type: Literal["solid"] = "solid"
+    colour: Colour = "#000000"
+
+
+class GradientClip(_Visual):
+    type: Literal["gradient"] = "gradient"
+    colours: list[Colour] = Field(min_length=2, max_length=8)
+    angle: float = 90.0  # degrees; 90 runs top to bottom, 0 left to right
+
+
+class TextStyle(_Data):
+    font: Path | None = None  # a TTF/OTF file; None: DejaVu Sans from matplotlib
+    mono: bool = False  # DejaVu Sans Mono when no font is given
+    size: float = Field(48.0, gt=0.0, le=1000.0)
+    colour: Colour = "#ffffff"
+    stroke_width: int = Field(0, ge=0, le=50)
+    stroke_colour: Colour = "#000000"
+    shadow: bool = False
+    shadow_colour: Colour = "#000000a0"
+    shadow_offset: tuple[int, int] = (3, 3)
+    box: Colour | None = None  # a background box behind the text
+    box_padding: int = Field(12, ge=0, le=400)
+    align: Literal["left", "center", "right"] = "center"
+    line_spacing: float = Field(1.15, gt=0.5, le=4.0)
+
+
+class TextClip(_Visual):
+    type: Literal["text"] = "text"
+    text: str = Field(min_length=1, max_length=5000)
+    style: TextStyle = TextStyle()
+    max_width: Length | None = None  # wrap lines longer than this; None: the layer's width
+
+
+class Word(_Data):
+    text: str = Field(min_length=1)
+    start: float = Field(ge=0.0)
+    end: float = Field(gt=0.0)
+
+
+class CaptionsClip(_Visual):
+    """Word-timed captions: the current phrase (a few words, at most two lines), the spoken word highlighted.
+    Word times are relative to the clip's start. Placed in the lower safe area unless `y` is given."""
+
+    type: Literal["captions"] = "captions"
+    words: list[Word] = Field(min_length=1)
+    style: TextStyle = TextStyle(stroke_width=4, size=56)
+    highlight: Colour = "#ffd400"
+    max_words: int = Field(7, ge=1, le=20)
+
+
+class OverlayClip(_Visual):
+    """A video blended over everything below it (film dust, light leaks)."""
+
+    type: Literal["overlay"] = "overlay"
+    source: Path
+    blend: Literal["normal", "screen", "multiply", "overlay"] = "screen"
+    loop: bool = True
+    # Treat the overlay as grey: screen and multiply then stay on the YUV planes (fast), but a coloured
+    # overlay loses its tint.
+    grayscale: bool = False
+
+
+VisualClip = Annotated[
+    ImageClip | VideoClip | SolidClip | GradientClip | TextClip | CaptionsClip | OverlayClip,
+    Field(discriminator="type"),
+]
+LAYER_TYPES = ("image", "video", "solid", "gradient", "text", "captions", "overlay")
+
+
+class Track(_Data):
+    clips: list[VisualClip] = Field(default_factory=list)
+
+
+class SoundClip(_Data):
+    source: Path
+    start: float = Field(0.0, ge=0.0)
+    trim_start: float = Field(0.0, ge=0.0)
+    duration: float | None = Field(None, gt=0.0)  # None: to the source's end (or the video's, when looping)
+    loop: bool = False
+    volume: float = Field(1.0, ge=0.0, le=4.0)
+    fade_in: float = Field(0.0, ge=0.0)
+    fade_out: float = Field(0.0, ge=0.0)
+    role: Literal["music", "narration", "effect"] = "music"
+
+
+class SoundTrack(_Data):
+    clips: list[SoundClip] = Field(default_factory=list)
+
+
+class Output(_Data):
+    width: int = Field(1080, ge=16)
+    height: int = Field(1920, ge=16)
+    fps: int = Field(30, ge=1)
+    background: Colour = "#000000"
+    codec: Literal["auto", "libx264", "h264_nvenc"] = "auto"  # auto: NVENC when a working GPU is found
+    preset: str = "veryfast"
+    crf: int = Field(23, ge=0, le=51)
+    sample_rate: Literal[44100, 48000] = 44100
+    loudness_lufs: float | None = Field(-14.0, ge=-40.0, le=0.0)  # None: leave levels as they are
+    duration: float | None = Field(None, gt=0.0)  # None: until the last clip ends
+    poster_time: float | None = Field(None, ge=0.0)  # None: a third into the video
+
+
+class Timeline(_Data):
+    output: Output = Output()
+    tracks: list[Track] = Field(default_factory=list)
+    audio: list[SoundTrack] = Field(default_factory=list)

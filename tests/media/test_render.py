@@ -13,9 +13,16 @@ from pydantic import ValidationError
 
 from media.child import render_in_child
 from media.errors import MediaError
-from media.frames import OVERSAMPLE, CanvasLayout, KenBurnsCanvas, ScreenBlend, planes, rgb_to_yuv420
+from media.frames import (
+    MAX_ZOOM,
+    OVERSAMPLE,
+    CanvasLayout,
+    KenBurnsCanvas,
+    ScreenBlend,
+    planes,
+    rgb_to_yuv420,
+)
 from media.slideshow import RenderResult, SlideshowSpec, render_slideshow
-from media.timeline import MAX_ZOOM, Timeline, motion
 from tests.media.media_factory import (
     BLUE,
     GREEN,
@@ -250,37 +257,7 @@ def test_spec_rejects_impossible_settings(inputs: Inputs, changes: dict[str, Any
         _spec(inputs, **changes)
 
 
-# --- timing and motion, without pixels -------------------------------------------------------------------
-
-
-def test_timeline_frame_count_and_ownership() -> None:
-    timeline = Timeline(images=3, seconds_per_image=1.0, transition_seconds=0.4, fps=10)
-    assert timeline.frame_count == 30
-    assert timeline.duration_seconds == 3.0
-    assert [layer.image for layer in timeline.layers(0)] == [0]
-    assert [layer.image for layer in timeline.layers(7)] == [0]
-    assert [layer.image for layer in timeline.layers(29)] == [2]
-
-
-def test_timeline_crossfade_is_centred_on_the_boundary() -> None:
-    timeline = Timeline(images=3, seconds_per_image=1.0, transition_seconds=0.4, fps=10)
-    start, middle, end = timeline.layers(8), timeline.layers(10), timeline.layers(11)
-    assert [(layer.image, layer.weight) for layer in start] == [(0, 1.0)]
-    assert timeline.layers(9)[1].weight == pytest.approx(0.25)
-    assert [layer.image for layer in middle] == [0, 1]
-    assert middle[1].weight == pytest.approx(0.5)
-    assert end[1].weight == pytest.approx(0.75)
-    assert [layer.image for layer in timeline.layers(12)] == [1]
-    assert sum(layer.weight for layer in middle) == pytest.approx(1.0)
-
-
-def test_ken_burns_alternates_zoom_direction_and_spans_the_full_range() -> None:
-    assert motion(0, 0.0).zoom == 1.0 and motion(0, 1.0).zoom == pytest.approx(MAX_ZOOM)
-    assert motion(1, 0.0).zoom == pytest.approx(MAX_ZOOM) and motion(1, 1.0).zoom == 1.0
-    timeline = Timeline(images=3, seconds_per_image=1.0, transition_seconds=0.4, fps=10)
-    progress = [timeline.progress(1, t / 10) for t in range(8, 23)]
-    assert progress[0] == 0.0 and progress[-1] == 1.0
-    assert all(b > a for a, b in zip(progress, progress[1:], strict=False))
+# --- Ken Burns resampling, without encoding -----------------------------------------------------------
 
 
 @pytest.mark.parametrize(("width", "height"), [(1080, 1920), (160, 288), (36, 20)])

@@ -1,0 +1,163 @@
+"""Video clips and blended overlays: decoded forward one frame at a time (looped or held on their last frame),
+fitted to their box only when the source frame changes, so a long clip never costs memory.
+"""
+
+from collections.abc import Generator
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from media.compose import Patch
+from media.demux import VIDEO_FORMATS, open_input
+from media.errors import MediaError
+from media.fit import fit_frame
+from media.frames import U8, ScreenBlend, planes, rgb_to_yuv420, yuv420_to_rgb
+from media.layers import patch_from_rgb
+from media.overlay import OverlayLoop
+from media.timeline import OverlayClip, VideoClip
+
+F32 = npt.NDArray[np.float32]
+
+
+class VideoFrames:
+    """The source frame showing at increasing times (seconds into the file)."""
+
+    def __init__(self, path: Path, loop: bool) -> None:
+        self._path = path
+        self._loop = loop
+        self._frames = self._timed()
+        self._current = next(self._frames)  # decode now so a bad file fails before any video work
+        self._next: tuple[float, av.VideoFrame] | None = next(self._frames, None)
+        self.changed = True
+
+    def at(self, seconds: float) -> av.VideoFrame:
+        while self._next is not None and self._next[0] <= seconds + 1e-6:
+            self._current = self._next
+            self._next = next(self._frames, None)
+            self.changed = True
+        return self._current[1]
+
+    def close(self) -> None:
+        self._frames.close()
+
+    def _timed(self) -> Generator[tuple[float, av.VideoFrame], None, None]:
+        offset = 0.0
+        while True:
+            count, end = 0, offset
+            for local, step, frame in self._decoded():
+                yield offset + local, frame
+                end, count = offset + local + step, count + 1
+            if count == 0:
+                raise MediaError("VIDEO_DECODE_FAILED", f"{self._path.name} contains no video frames")
+            if not self._loop:
+                return
+            offset = end
+
+    def _decoded(self) -> Generator[tuple[float, float, av.VideoFrame], None, None]:
+        name = self._path.name
+        with open_input(self._path, VIDEO_FORMATS, "VIDEO_DECODE_FAILED", "video") as container:
+            if not container.streams.video:
+                raise MediaError("VIDEO_DECODE_FAILED", f"{name} has no video stream")
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            rate = stream.average_rate or stream.guessed_rate
+            step = 1.0 / float(rate) if rate else 1.0 / 30
+            start: float | None = None
+            try:
+                for index, frame in enumerate(container.decode(stream)):
+                    when = frame.time if frame.time is not None else index * step
+                    start = when if start is None else start
+                    yield max(0.0, when - start), step, frame
+            except av.FFmpegError as exc:
+                raise MediaError("VIDEO_DECODE_FAILED", f"{name} could not be decoded: {exc}") from exc
+
+
+class VideoLayer:
+    def __init__(self, box: tuple[int, int, int, int], clip: VideoClip) -> None:
+        self.box = box
+        self._clip = clip
+        self._frames = VideoFrames(clip.source, clip.loop)
+        self._patch: Patch | None = None
+
+    def patch(self, local: float, progress: float) -> Patch:
+        frame = self._frames.at(self._clip.trim_start + local)
+        if self._patch is None or self._frames.changed:
+            rgb = np.asarray(frame.to_ndarray(format="rgb24"), np.uint8)
+            fitted, alpha = fit_frame(rgb, self.box[2], self.box[3], self._clip.fit)
+            self._patch = patch_from_rgb(fitted, alpha)
+            self._frames.changed = False
+        return self._patch
+
+    def close(self) -> None:
+        self._frames.close()
+
+
+class OverlayLayer:
+    """A full-frame video blended onto everything below it.
+
+    Grey overlays screen or multiply on the YUV planes directly (exact for grey: both act on luma and pull
+    chroma towards neutral); coloured ones and the overlay mode, which is not linear per channel, go through
+    RGB for this layer only."""
+
+    def __init__(self, clip: OverlayClip, width: int, height: int) -> None:
+        self._clip = clip
+        self._width, self._height = width, height
+        self._gray = clip.grayscale and clip.blend in ("screen", "multiply")
+        self._loop: OverlayLoop | None = OverlayLoop(clip.source, width, height) if self._gray else None
+        self._frames = None if self._gray else VideoFrames(clip.source, clip.loop)
+        self._screen = ScreenBlend(width, height, 1.0)
+        self._rgb: F32 | None = None
+
+    def apply(self, frame: U8, local: float, opacity: float) -> None:
+        if opacity <= 0.0:
+            return
+        if self._loop is not None:
+            gray = self._loop.gray_at(local)
+            if self._clip.blend == "screen":
+                self._screen.opacity = opacity
+                self._screen.apply(frame, gray)
+            else:
+                _multiply_gray(frame, gray, opacity, self._width, self._height)
+            return
+        assert self._frames is not None
+        source = self._frames.at(local)
+        if self._rgb is None or self._frames.changed:
+            rgb = np.asarray(source.to_ndarray(format="rgb24"), np.uint8)
+            self._rgb = fit_frame(rgb, self._width, self._height, "cover")[0].astype(np.float32) / 255.0
+            self._frames.changed = False
+        base = yuv420_to_rgb(frame, self._width, self._height).astype(np.float32) / 255.0
+        mixed = blend(base, self._rgb, self._clip.blend)
+        out = base + opacity * (mixed - base)
+        np.copyto(frame, rgb_to_yuv420(np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8)))
+
+    def close(self) -> None:
+        if self._loop is not None:
+            self._loop.__exit__(None, None, None)
+        if self._frames is not None:
+            self._frames.close()
+
+
+def blend(base: F32, top: F32, mode: str) -> F32:
+    """The blend modes' formulas on normalised RGB."""
+    if mode == "screen":
+        return np.asarray(1.0 - (1.0 - base) * (1.0 - top), np.float32)
+    if mode == "multiply":
+        return np.asarray(base * top, np.float32)
+    if mode == "overlay":
+        return np.where(base < 0.5, 2.0 * base * top, 1.0 - 2.0 * (1.0 - base) * (1.0 - top)).astype(
+            np.float32
+        )
+    return top
+
+
+def _multiply_gray(frame: U8, gray: U8, opacity: float, width: int, height: int) -> None:
+    # c * g' with g' = 1 - opacity * (1 - g): luma scales above black, chroma scales around neutral.
+    gain = 1.0 - opacity * (1.0 - gray.astype(np.float32) / 255.0)
+    half = cv2.resize(gain, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
+    for k, plane in enumerate(planes(frame, width, height)):
+        zero = 16.0 if k == 0 else 128.0
+        g = gain if k == 0 else half
+        plane[:] = np.clip((plane.astype(np.float32) - zero) * g + zero + 0.5, 0, 255).astype(np.uint8)
