@@ -31,8 +31,11 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# make bench BENCH_ARGS="--quick"  (or --runs N, --skip-moviepy, --no-w2, --clipforge-ref HEAD; see --help)
 bench: install
-	$(BIN)/python bench/render.py
+	$(BIN)/python -c 'import moviepy, imageio_ffmpeg, skimage, psutil' 2>/dev/null \
+		|| $(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python bench/render.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
