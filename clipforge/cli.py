@@ -45,6 +45,7 @@ async def run_worker(settings: Settings) -> None:
         concurrency=settings.worker_concurrency,
         job_timeout=settings.job_timeout_seconds,
         max_tries=settings.job_max_tries,
+        reconcile_every_seconds=settings.reconcile_every_seconds,
     )
     try:
         # async_run, not main: arq's SIGTERM/SIGINT handler cancels the task async_run creates.

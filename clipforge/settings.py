@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     job_timeout_seconds: int = 3600
     job_max_tries: int = 3
     worker_concurrency: int = 2
+    lease_seconds: float = 30.0
+    reconcile_every_seconds: int = 10
+    requeue_after_seconds: float = 30.0  # a QUEUED job missing from Redis this long is enqueued again
     max_seconds_per_image: float = 60.0
     render_preset: str = "veryfast"
     render_crf: int = 23

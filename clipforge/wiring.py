@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 from contextlib import AsyncExitStack
 
 import httpx
@@ -107,8 +110,11 @@ class WorkerResources:
             sessions=session_factory(engine),
             redis=redis,
             tools=tools,
+            worker_id=f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}",
             events_per_second=s.progress_events_per_second,
             max_tries=s.job_max_tries,
+            lease_seconds=s.lease_seconds,
+            requeue_after_seconds=s.requeue_after_seconds,
         )
 
     async def close(self, _deps: Deps) -> None:

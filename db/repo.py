@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -37,8 +37,21 @@ async def create_job(
     kind: str,
     input: dict[str, Any],
     stages: Sequence[tuple[str, float]],
+    idempotency_key: str | None = None,
+    input_hash: str | None = None,
 ) -> Job:
-    job = Job(id=job_id, user_id=user_id, kind=kind, status="QUEUED", seq=1, message="queued", input=input)
+    job = Job(
+        id=job_id,
+        user_id=user_id,
+        kind=kind,
+        status="QUEUED",
+        seq=1,
+        message="queued",
+        input=input,
+        queue_id=job_id,
+        idempotency_key=idempotency_key,
+        input_hash=input_hash,
+    )
     session.add(job)
     await session.flush()  # the job row must exist before its stages reference it
     for position, (name, weight) in enumerate(stages):
@@ -76,17 +89,91 @@ async def list_jobs(
 
 
 async def update_job(
-    session: AsyncSession, job_id: str, *, only_if_status: Iterable[str] | None = None, **values: Any
+    session: AsyncSession,
+    job_id: str,
+    *,
+    only_if_status: Iterable[str] | None = None,
+    only_if_owner: str | None = None,
+    **values: Any,
 ) -> Job | None:
-    """Apply a change and bump seq in one statement; None when the row is missing or in another status."""
+    """Apply a change and bump seq in one statement; None when the row is missing, in another status,
+    or (with only_if_owner) leased by someone else."""
     query = update(Job).where(col(Job.id) == job_id)
     if only_if_status is not None:
         query = query.where(col(Job.status).in_(list(only_if_status)))
+    if only_if_owner is not None:
+        query = query.where(col(Job.lease_owner) == only_if_owner)
     query = (
         query.values(seq=Job.seq + 1, updated_at=utcnow(), **values)
         .returning(Job)
         .execution_options(populate_existing=True)
     )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def claim_job(
+    session: AsyncSession, job_id: str, *, owner: str, lease_seconds: float, **values: Any
+) -> Job | None:
+    """Take the job's lease if it is free, expired or already ours, and move it to PROCESSING."""
+    now = utcnow()
+    query = (
+        update(Job)
+        .where(col(Job.id) == job_id, col(Job.status).in_(["QUEUED", "PROCESSING"]))
+        .where(
+            or_(
+                col(Job.lease_owner).is_(None),
+                col(Job.lease_owner) == owner,
+                col(Job.lease_expires_at) < now,
+            )
+        )
+        .values(
+            seq=Job.seq + 1,
+            updated_at=now,
+            status="PROCESSING",
+            lease_owner=owner,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            **values,
+        )
+        .returning(Job)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def renew_lease(session: AsyncSession, job_id: str, *, owner: str, lease_seconds: float) -> bool:
+    """False when the job is no longer ours to run (cancelled, finished, or re-driven elsewhere).
+    Not a visible change, so seq stays."""
+    result = await session.execute(
+        update(Job)
+        .where(col(Job.id) == job_id, col(Job.status) == "PROCESSING", col(Job.lease_owner) == owner)
+        .where(col(Job.cancel_requested).is_(False))
+        .values(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds))
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+async def expired_leases(session: AsyncSession, *, limit: int = 100) -> list[Job]:
+    query = (
+        select(Job)
+        .where(col(Job.status) == "PROCESSING", col(Job.lease_expires_at) < utcnow())
+        .order_by(col(Job.lease_expires_at))
+        .limit(limit)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def queued_before(session: AsyncSession, *, before: datetime, limit: int = 100) -> list[Job]:
+    query = (
+        select(Job)
+        .where(col(Job.status) == "QUEUED", col(Job.updated_at) < before)
+        .order_by(col(Job.id))
+        .limit(limit)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def find_by_idempotency_key(session: AsyncSession, *, user_id: str, key: str) -> Job | None:
+    query = select(Job).where(col(Job.user_id) == user_id, col(Job.idempotency_key) == key)
     return (await session.execute(query)).scalar_one_or_none()
 
 
@@ -103,11 +190,12 @@ async def update_stage(session: AsyncSession, job_id: str, name: str, **values: 
     )
 
 
-async def reset_stages(session: AsyncSession, job_id: str, from_position: int) -> None:
+async def reset_unfinished_stages(session: AsyncSession, job_id: str) -> None:
+    """Keep finished stages (their checkpoints) and make the rest runnable again."""
     await session.execute(
         update(Stage)
-        .where(col(Stage.job_id) == job_id, col(Stage.position) >= from_position)
-        .values(status="PENDING", progress=0.0, output=None, error=None, finished_at=None)
+        .where(col(Stage.job_id) == job_id, col(Stage.status) != "DONE")
+        .values(status="PENDING", progress=0.0, output=None, error=None, started_at=None, finished_at=None)
     )
 
 

@@ -28,7 +28,10 @@ class User(SQLModel, table=True):
 
 class Job(SQLModel, table=True):
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_user_created", "user_id", "created_at", "id"),)
+    __table_args__ = (
+        Index("ix_jobs_user_created", "user_id", "created_at", "id"),
+        UniqueConstraint("user_id", "idempotency_key", name="uq_jobs_user_idempotency"),
+    )
 
     id: str = Field(primary_key=True, max_length=64)
     user_id: str = Field(foreign_key="users.id", max_length=64)
@@ -48,6 +51,12 @@ class Job(SQLModel, table=True):
     manifest_key: str | None = Field(default=None, max_length=512)
     attempts: int = 0
     cancel_requested: bool = False
+    # The worker running the job holds a lease it keeps renewing; an expired lease means a lost worker.
+    lease_owner: str | None = Field(default=None, max_length=128)
+    lease_expires_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    queue_id: str | None = Field(default=None, max_length=128)  # arq job id of the latest enqueue
+    idempotency_key: str | None = Field(default=None, max_length=128)
+    input_hash: str | None = Field(default=None, max_length=64)
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
     started_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))

@@ -27,6 +27,9 @@ class Deps:
     sessions: async_sessionmaker[AsyncSession]
     redis: Redis
     tools: WorkerTools
+    worker_id: str = "worker"
     events_per_second: float = 4.0
     max_tries: int = 3
-    cancel_poll_seconds: float = 1.0
+    cancel_poll_seconds: float = 1.0  # how often a running job checks its row (cancel) and renews its lease
+    lease_seconds: float = 30.0  # a job whose lease is this old is taken to be on a dead worker
+    requeue_after_seconds: float = 30.0

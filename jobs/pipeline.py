@@ -8,6 +8,7 @@ import contextlib
 import logging
 import shutil
 import time
+from datetime import timedelta
 from typing import Any
 
 from arq import Retry
@@ -22,7 +23,7 @@ from jobs.stage import JobError, Pipeline, StageCall, StageSpec
 from media.errors import MediaError
 
 log = logging.getLogger(__name__)
-ACTIVE = ("QUEUED", "PROCESSING")
+RELEASED = {"lease_owner": None, "lease_expires_at": None}
 
 
 class JobCancelled(Exception):
@@ -43,7 +44,13 @@ class Run:
     async def save(self, *, stage_values: dict[str, Any] | None = None, **values: Any) -> Job:
         """One transaction: the job change (seq + 1) and its stage row; then the event goes out."""
         async with self.deps.sessions.begin() as session:
-            job = await repo.update_job(session, self.job_id, only_if_status=("PROCESSING",), **values)
+            job = await repo.update_job(
+                session,
+                self.job_id,
+                only_if_status=("PROCESSING",),
+                only_if_owner=self.deps.worker_id,
+                **values,
+            )
             if job is None:
                 raise JobCancelled(self.job_id)
             if stage_values and job.stage:
@@ -118,15 +125,18 @@ class Run:
         return output
 
     async def watch_cancel(self, task: asyncio.Future[BaseModel]) -> BaseModel:
-        """Cancelling the task kills whatever it runs (e.g. the render child process)."""
+        """While the stage works, keep the lease alive; when the row says the job is no longer ours
+        (cancelled, or re-driven elsewhere), cancel the task, which kills whatever it runs."""
         try:
             while True:
                 done, _ = await asyncio.wait({task}, timeout=self.deps.cancel_poll_seconds)
                 if done:
                     return task.result()
-                async with self.deps.sessions() as session:
-                    job = await repo.get_job(session, self.job_id)
-                if job is None or job.status != "PROCESSING" or job.cancel_requested:
+                async with self.deps.sessions.begin() as session:
+                    ours = await repo.renew_lease(
+                        session, self.job_id, owner=self.deps.worker_id, lease_seconds=self.deps.lease_seconds
+                    )
+                if not ours:
                     raise JobCancelled(self.job_id)
         finally:
             if not task.done():
@@ -137,17 +147,17 @@ class Run:
 
 async def run_pipeline(deps: Deps, pipeline: Pipeline, job_id: str, *, attempt: int) -> None:
     async with deps.sessions.begin() as session:
-        job = await repo.update_job(
+        job = await repo.claim_job(
             session,
             job_id,
-            only_if_status=ACTIVE,
-            status="PROCESSING",
+            owner=deps.worker_id,
+            lease_seconds=deps.lease_seconds,
             attempts=Job.attempts + 1,
             started_at=utcnow(),
             message="started" if attempt == 1 else f"resumed (attempt {attempt})",
         )
         if job is None:
-            log.info("job %s is gone or finished; nothing to do", job_id)
+            log.info("job %s is finished, gone, or running on another worker; nothing to do", job_id)
             return
         stages = {s.name: s for s in await repo.get_stages(session, [job_id])}
     await publish(deps.redis, event_from_job(job, pipeline.stage_names))
@@ -175,6 +185,7 @@ async def run_pipeline(deps: Deps, pipeline: Pipeline, job_id: str, *, attempt: 
             thumbnail_key=result.thumbnail_key,
             manifest_key=result.manifest_key,
             finished_at=utcnow(),
+            **RELEASED,
         )
     except JobCancelled:
         log.info("job %s was cancelled while running", job_id)
@@ -183,7 +194,17 @@ async def run_pipeline(deps: Deps, pipeline: Pipeline, job_id: str, *, attempt: 
     except Exception as exc:
         if attempt < deps.max_tries:
             log.exception("job %s attempt %d failed; will retry", job_id, attempt)
-            raise Retry(defer=2**attempt) from exc
+            defer = 2**attempt
+            with contextlib.suppress(JobCancelled):
+                # Any worker may take the retry; if the retry itself gets lost, the reconciler sees the
+                # lease expire and re-drives the job.
+                expires = utcnow() + timedelta(seconds=defer + deps.lease_seconds)
+                await run.save(
+                    message=f"retrying after an error (attempt {attempt})",
+                    lease_owner=None,
+                    lease_expires_at=expires,
+                )
+            raise Retry(defer=defer) from exc
         log.exception("job %s failed after %d attempts", job_id, attempt)
         await fail(run, "INTERNAL_ERROR", "the job failed unexpectedly; the operators have the details")
     await asyncio.to_thread(shutil.rmtree, work_dir, True)
@@ -199,5 +220,6 @@ async def fail(run: Run, code: str, message: str) -> None:
             eta_seconds=None,
             finished_at=utcnow(),
             stage_values={"status": "FAILED", "error": f"{code}: {message}"[:2000]},
+            **RELEASED,
         )
         log.info("job %s failed in stage %s: %s %s", job.id, job.stage, code, message)

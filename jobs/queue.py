@@ -8,6 +8,7 @@ from typing import Any
 
 from arq import ArqRedis, create_pool
 from arq.connections import RedisSettings
+from arq.constants import in_progress_key_prefix, job_key_prefix
 
 QUEUE_NAME = "clipforge:queue"
 RUN_JOB = "run_job"
@@ -42,7 +43,13 @@ async def connect(url: str) -> ArqRedis:
     return pool
 
 
-async def enqueue_job(pool: ArqRedis, job_id: str) -> bool:
-    """The job row id is arq's job id, so a second enqueue of the same job is a no-op (False)."""
-    job = await pool.enqueue_job(RUN_JOB, job_id, _job_id=job_id, _queue_name=QUEUE_NAME)
+async def enqueue_job(pool: ArqRedis, job_id: str, queue_id: str | None = None) -> bool:
+    """arq's job id is the row id (or the queue id a re-drive chose), so enqueueing the same one twice
+    is a no-op (False)."""
+    job = await pool.enqueue_job(RUN_JOB, job_id, _job_id=queue_id or job_id, _queue_name=QUEUE_NAME)
     return job is not None
+
+
+async def in_queue(pool: ArqRedis, queue_id: str) -> bool:
+    """Whether arq still knows this entry (waiting or running) — Redis without persistence forgets."""
+    return bool(await pool.exists(job_key_prefix + queue_id, in_progress_key_prefix + queue_id))

@@ -9,6 +9,7 @@ from db import repo
 from jobs.deps import Deps
 from jobs.kinds import PIPELINES
 from jobs.pipeline import run_pipeline
+from jobs.reconcile import reconcile
 
 log = logging.getLogger(__name__)
 
@@ -26,3 +27,8 @@ async def run_job(ctx: dict[str, Any], job_id: str) -> None:
         log.error("job %s has unknown kind %s", job_id, job.kind)
         return
     await run_pipeline(deps, pipeline, job_id, attempt=attempt)
+
+
+async def reconcile_jobs(ctx: dict[str, Any]) -> None:
+    deps: Deps = ctx["deps"]
+    await reconcile(deps, ctx["redis"])

@@ -6,11 +6,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from arq import ArqRedis
+from arq.cron import cron
 from arq.worker import Worker, func
 
 from jobs.deps import Deps
 from jobs.queue import QUEUE_NAME, RUN_JOB, deserialize, serialize
-from jobs.tasks import run_job
+from jobs.tasks import reconcile_jobs, run_job
 
 
 def create_worker(
@@ -23,6 +24,7 @@ def create_worker(
     max_tries: int = 3,
     burst: bool = False,
     handle_signals: bool = True,
+    reconcile_every_seconds: int = 10,
 ) -> Worker:
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["deps"] = await build_deps()
@@ -33,6 +35,17 @@ def create_worker(
 
     return Worker(
         functions=[func(run_job, name=RUN_JOB, max_tries=max_tries, timeout=job_timeout)],
+        # Every worker runs the reconciler; unique=True lets only one of them do each pass.
+        cron_jobs=[
+            cron(
+                reconcile_jobs,
+                name="reconcile",
+                second=set(range(0, 60, max(1, min(reconcile_every_seconds, 60)))),
+                run_at_startup=True,
+                unique=True,
+                timeout=120,
+            )
+        ],
         queue_name=QUEUE_NAME,
         redis_pool=redis,
         on_startup=startup,

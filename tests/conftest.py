@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 from redis.asyncio import Redis
 from sqlalchemy import text
@@ -19,6 +20,9 @@ from clipforge.embedded import EmbeddedRedis
 from db import repo
 from db.engine import create_engine, session_factory
 from db.migrate import upgrade
+from jobs.deps import Deps, WorkerTools
+from media.fetch import FetchLimits
+from media.storage_local import LocalStorage
 
 if TYPE_CHECKING:
     from clipforge.settings import Settings
@@ -137,3 +141,19 @@ async def service(settings: Settings, engine: AsyncEngine) -> AsyncIterator[Serv
 
     async with running_service(settings) as svc:
         yield svc
+
+
+@pytest.fixture
+async def deps(engine: AsyncEngine, redis: Redis, tmp_path: Path) -> AsyncIterator[Deps]:
+    async with httpx.AsyncClient() as http:
+        tools = WorkerTools(
+            storage=LocalStorage(tmp_path / "storage", "http://127.0.0.1:1", b"s"),
+            http=http,
+            fetch_limits=FetchLimits(),
+            render_timeout_seconds=60,
+            work_root=tmp_path / "work",
+        )
+        yield Deps(
+            sessions=session_factory(engine), redis=redis, tools=tools, worker_id="test-worker",
+            events_per_second=1000, cancel_poll_seconds=0.05, lease_seconds=30, requeue_after_seconds=0,
+        )  # fmt: skip

@@ -71,19 +71,43 @@ async def test_an_artifact_stored_twice_is_listed_once(engine: AsyncEngine) -> N
     assert [(a.kind, a.bytes) for a in artifacts] == [("video", 20)]
 
 
-async def test_stage_rows_keep_order_and_can_be_reset_from_a_position(engine: AsyncEngine) -> None:
+async def test_resetting_stages_keeps_finished_checkpoints(engine: AsyncEngine) -> None:
     job_id = await _new_job(engine)
     sessions = session_factory(engine)
     async with sessions.begin() as s:
         await repo.update_stage(s, job_id, "a", status="DONE", output={"k": 1})
-        await repo.update_stage(s, job_id, "b", status="DONE", output={"k": 2})
-        await repo.reset_stages(s, job_id, from_position=1)
+        await repo.update_stage(s, job_id, "b", status="FAILED", output={"k": 2}, error="boom")
+        await repo.reset_unfinished_stages(s, job_id)
     async with sessions() as s:
         stages = await repo.get_stages(s, [job_id])
-    assert [(st.name, st.status, st.output) for st in stages] == [
-        ("a", "DONE", {"k": 1}),
-        ("b", "PENDING", None),
+    assert [(st.name, st.status, st.output, st.error) for st in stages] == [
+        ("a", "DONE", {"k": 1}, None),
+        ("b", "PENDING", None, None),
     ]
+
+
+async def test_a_lease_is_exclusive_until_it_expires(engine: AsyncEngine) -> None:
+    job_id = await _new_job(engine)
+    sessions = session_factory(engine)
+    async with sessions.begin() as s:
+        assert await repo.claim_job(s, job_id, owner="w1", lease_seconds=60) is not None
+        assert await repo.claim_job(s, job_id, owner="w2", lease_seconds=60) is None
+        assert await repo.renew_lease(s, job_id, owner="w1", lease_seconds=-1)  # now expired
+        assert not await repo.renew_lease(s, job_id, owner="w2", lease_seconds=60)
+    async with sessions() as s:
+        assert [j.id for j in await repo.expired_leases(s)] == [job_id]
+    async with sessions.begin() as s:
+        taken = await repo.claim_job(s, job_id, owner="w2", lease_seconds=60)
+        assert taken is not None and taken.lease_owner == "w2"
+        assert not await repo.renew_lease(s, job_id, owner="w1", lease_seconds=60)
+
+
+async def test_migrations_go_down_and_up_again(engine: AsyncEngine) -> None:
+    from db.migrate import downgrade, upgrade
+
+    await downgrade(engine, "base")
+    await upgrade(engine)
+    await test_migrations_create_exactly_the_tables_the_models_describe(engine)
 
 
 def test_ids_sort_by_creation_time() -> None:

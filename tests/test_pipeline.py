@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 
-import httpx
 import pytest
 from arq import Retry
 from pydantic import BaseModel
-from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db import repo
-from db.engine import session_factory
 from db.ids import new_id
 from jobs.bus import ProgressHub
-from jobs.deps import Deps, WorkerTools
+from jobs.deps import Deps
 from jobs.events import ProgressEvent
 from jobs.pipeline import run_pipeline
 from jobs.stage import JobError, JobResult, Pipeline, StageCall, StageSpec
-from media.fetch import FetchLimits
-from media.storage_local import LocalStorage
 
 
 class Params(BaseModel):
@@ -63,23 +56,6 @@ def result(outputs: Mapping[str, BaseModel]) -> JobResult:
 TOY = Pipeline(kind="SLIDESHOW", params=Params, stages=(stage("a"), stage("b"), stage("c")), result=result)
 
 
-@pytest.fixture
-async def deps(engine: AsyncEngine, redis: Redis, tmp_path: Path) -> AsyncIterator[Deps]:
-    calls.clear()
-    async with httpx.AsyncClient() as http:
-        tools = WorkerTools(
-            storage=LocalStorage(tmp_path / "storage", "http://127.0.0.1:1", b"s"),
-            http=http,
-            fetch_limits=FetchLimits(),
-            render_timeout_seconds=60,
-            work_root=tmp_path / "work",
-        )
-        yield Deps(
-            sessions=session_factory(engine), redis=redis, tools=tools, events_per_second=1000,
-            cancel_poll_seconds=0.05,
-        )  # fmt: skip
-
-
 async def new_job(deps: Deps, params: Params) -> str:
     job_id = new_id()
     async with deps.sessions.begin() as s:
@@ -96,6 +72,11 @@ async def status_of(deps: Deps, job_id: str) -> tuple[str, str | None, list[str]
         stages = await repo.get_stages(s, [job_id])
     assert job is not None
     return job.status, job.error_code, [st.status for st in stages]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_calls() -> None:
+    calls.clear()
 
 
 async def test_a_job_runs_every_stage_and_publishes_increasing_seq_to_completed(deps: Deps) -> None:
