@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     render_preset: str = "veryfast"
     render_crf: int = 23
     render_fps: int = 30
+    # Timelines (renderTimeline, and every job kind compiles to one) beyond these are refused.
+    max_video_side: int = 4096
+    max_video_seconds: float = 1800.0
+    max_video_fps: int = 60
     progress_events_per_second: float = 4.0
     graphql_max_depth: int = 12
     graphiql: bool = True

@@ -17,6 +17,7 @@ from db.migrate import upgrade
 from jobs import queue
 from jobs.bus import ProgressHub
 from jobs.deps import Deps, WorkerTools
+from media.checks import Limits as TimelineLimits
 from media.fetch import FetchLimits
 from media.storage_local import LocalStorage
 from resolvers.context import Limits, Services
@@ -60,6 +61,14 @@ async def migrate(settings: Settings) -> None:
         await engine.dispose()
 
 
+def timeline_limits(settings: Settings) -> TimelineLimits:
+    return TimelineLimits(
+        max_side=settings.max_video_side,
+        max_seconds=settings.max_video_seconds,
+        max_fps=settings.max_video_fps,
+    )
+
+
 async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
     engine = create_engine(settings.resolved_database_url)
     stack.push_async_callback(engine.dispose)
@@ -80,6 +89,7 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
             render_fps=settings.render_fps,
             render_preset=settings.render_preset,
             render_crf=settings.render_crf,
+            timeline=timeline_limits(settings),
         ),
     )
 
@@ -105,6 +115,7 @@ class WorkerResources:
             fetch_limits=fetch_limits(s),
             render_timeout_seconds=s.render_timeout_seconds,
             work_root=s.work_root,
+            timeline_limits=timeline_limits(s),
         )
         return Deps(
             sessions=session_factory(engine),

@@ -9,6 +9,7 @@ import httpx
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from media.checks import Limits
 from media.fetch import FetchLimits
 from media.storage import Storage
 
@@ -20,6 +21,7 @@ class WorkerTools:
     fetch_limits: FetchLimits
     render_timeout_seconds: float
     work_root: Path
+    timeline_limits: Limits = Limits()
 
 
 @dataclass(frozen=True)

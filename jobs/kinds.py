@@ -4,5 +4,6 @@ from __future__ import annotations
 
 from jobs.slideshow import SLIDESHOW
 from jobs.stage import Pipeline
+from jobs.timeline import TIMELINE
 
-PIPELINES: dict[str, Pipeline] = {p.kind: p for p in (SLIDESHOW,)}
+PIPELINES: dict[str, Pipeline] = {p.kind: p for p in (SLIDESHOW, TIMELINE)}

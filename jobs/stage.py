@@ -14,6 +14,7 @@ from typing import Protocol, TypeVar
 import httpx
 from pydantic import BaseModel
 
+from media.checks import Limits
 from media.fetch import FetchLimits
 from media.storage import Storage
 
@@ -33,6 +34,8 @@ class Tools(Protocol):
     def render_timeout_seconds(self) -> float: ...
     @property
     def work_root(self) -> Path: ...
+    @property
+    def timeline_limits(self) -> Limits: ...
 
 
 class JobError(Exception):

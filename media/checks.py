@@ -55,8 +55,11 @@ class InvalidTimeline(MediaError):
         super().__init__("INVALID_TIMELINE", "; ".join(f"{path} {message}" for path, message in problems))
 
 
-def parse_timeline(data: str | bytes | dict[str, Any], limits: Limits | None = None) -> Timeline:
-    """Parse JSON (or already decoded JSON) into a checked Timeline; raises InvalidTimeline or MediaError."""
+def parse_timeline(
+    data: str | bytes | dict[str, Any], limits: Limits | None = None, *, files: bool = True
+) -> Timeline:
+    """Parse JSON (or already decoded JSON) into a checked Timeline; raises InvalidTimeline or MediaError.
+    With files=False the media and font files are not looked at (they are still to be fetched)."""
     try:
         if isinstance(data, dict):
             timeline = Timeline.model_validate(data)
@@ -64,11 +67,13 @@ def parse_timeline(data: str | bytes | dict[str, Any], limits: Limits | None = N
             timeline = Timeline.model_validate_json(data)
     except ValidationError as exc:
         raise InvalidTimeline(_from_pydantic(exc.errors())) from None
-    validate_timeline(timeline, limits)
+    validate_timeline(timeline, limits, files=files)
     return timeline
 
 
-def validate_timeline(timeline: Timeline, limits: Limits | None = None) -> list[Placed]:
+def validate_timeline(
+    timeline: Timeline, limits: Limits | None = None, *, files: bool = True
+) -> list[Placed]:
     """The clips placed in time, or InvalidTimeline listing every problem; MISSING_GLYPHS for text a font
     cannot draw."""
     limits = limits or Limits()
@@ -76,17 +81,17 @@ def validate_timeline(timeline: Timeline, limits: Limits | None = None) -> list[
     problems = _output(timeline, placed, limits)
     problems += _tracks(placed)
     for p in placed:
-        problems += _clip(p)
+        problems += _clip(p, files)
     for t_index, track in enumerate(timeline.audio):
         for c_index, sound in enumerate(track.clips):
             path = f"audio[{t_index}].clips[{c_index}]"
-            if not sound.source.is_file():
+            if files and not sound.source.is_file():
                 problems.append((f"{path}.source", f"file {str(sound.source)!r} does not exist"))
             if sound.duration is not None and sound.fade_in + sound.fade_out > sound.duration + EPSILON:
                 problems.append((f"{path}.fade_out", "fade_in + fade_out must not exceed duration"))
     if problems:
         raise InvalidTimeline(problems)
-    _glyphs(placed)
+    _glyphs(placed, files)
     return placed
 
 
@@ -145,7 +150,7 @@ def _tracks(placed: list[Placed]) -> list[Problem]:
     return problems
 
 
-def _clip(p: Placed) -> list[Problem]:
+def _clip(p: Placed, files: bool) -> list[Problem]:
     clip = p.clip
     problems: list[Problem] = []
     if p.start < 0:
@@ -153,11 +158,11 @@ def _clip(p: Placed) -> list[Problem]:
     animated = (clip.enter.duration if clip.enter else 0.0) + (clip.exit.duration if clip.exit else 0.0)
     if animated > clip.duration + EPSILON:
         problems.append((f"{p.path}.exit", "enter and exit animations must fit in the clip's duration"))
-    if isinstance(clip, ImageClip | VideoClip | OverlayClip) and not clip.source.is_file():
+    if files and isinstance(clip, ImageClip | VideoClip | OverlayClip) and not clip.source.is_file():
         problems.append((f"{p.path}.source", f"file {str(clip.source)!r} does not exist"))
     if isinstance(clip, ImageClip) and clip.ken_burns is not None and clip.fit == "contain":
         problems.append((f"{p.path}.fit", "must be cover, blur or auto with ken_burns (contain leaves gaps)"))
-    if isinstance(clip, TextClip | CaptionsClip):
+    if isinstance(clip, TextClip | CaptionsClip) and (files or clip.style.font is None):
         reason = check_font(resolve(clip.style.font, clip.style.mono))
         if reason is not None:
             problems.append((f"{p.path}.style.font", reason))
@@ -173,10 +178,10 @@ def _clip(p: Placed) -> list[Problem]:
     return problems
 
 
-def _glyphs(placed: list[Placed]) -> None:
+def _glyphs(placed: list[Placed], files: bool) -> None:
     for p in placed:
         clip = p.clip
-        if isinstance(clip, TextClip | CaptionsClip):
+        if isinstance(clip, TextClip | CaptionsClip) and (files or clip.style.font is None):
             text = clip.text if isinstance(clip, TextClip) else " ".join(w.text for w in clip.words)
             font = resolve(clip.style.font, clip.style.mono)
             missing = missing_glyphs(font, text)

@@ -12,10 +12,11 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from media.checks import InvalidTimeline
+from media.checks import InvalidTimeline, Limits
 from media.engine import RenderResult
 from media.errors import MediaError
 from media.slideshow import SlideshowSpec
@@ -33,12 +34,13 @@ async def render_in_child(
     *,
     on_progress: Callable[[int, int], Awaitable[None]],
     timeout_seconds: float,
+    limits: Limits | None = None,
 ) -> RenderResult:
     """Render in `python -m media.render_main`; raises MediaError (the child's code, RENDER_TIMEOUT or
     RENDER_FAILED). On timeout or cancellation the child is killed and reaped before this returns."""
     spec_path = video_out.with_name(video_out.name + ".spec.json")
     kind = "timeline" if isinstance(spec, Timeline) else "slideshow"
-    payload = f'{{"{kind}": {spec.model_dump_json()}}}'
+    payload = json.dumps({kind: spec.model_dump(mode="json"), "limits": asdict(limits or Limits())})
     await asyncio.to_thread(spec_path.write_text, payload, "utf-8")
     try:
         process = await asyncio.create_subprocess_exec(

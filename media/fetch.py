@@ -19,7 +19,7 @@ import httpx
 
 from media.errors import MediaError
 
-MediaKind = Literal["image", "audio", "video"]
+MediaKind = Literal["image", "audio", "video", "font"]
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 MAX_URL_LENGTH = 2048
@@ -232,7 +232,8 @@ async def _save_body(
 
 def _accepted(head: bytes, accept: frozenset[MediaKind]) -> tuple[MediaKind, str, str]:
     expected = " or ".join(
-        {"image": "an image", "audio": "audio", "video": "a video"}[k] for k in sorted(accept)
+        {"image": "an image", "audio": "audio", "video": "a video", "font": "a font"}[k]
+        for k in sorted(accept)
     )
     found = sniff(head)
     if found is None:
@@ -258,6 +259,12 @@ def sniff(head: bytes) -> tuple[MediaKind, str, str] | None:
         return "image", "image/webp", ".webp"
     if head.startswith((b"RIFF", b"RF64", b"BW64")) and head[8:12] == b"WAVE":
         return "audio", "audio/wav", ".wav"
+    if head.startswith((b"\x00\x01\x00\x00", b"true")):
+        return "font", "font/ttf", ".ttf"
+    if head.startswith(b"OTTO"):
+        return "font", "font/otf", ".otf"
+    if head.startswith(b"ttcf"):
+        return "font", "font/collection", ".ttc"
     if head.startswith(b"fLaC"):
         return "audio", "audio/flac", ".flac"
     if head.startswith(b"OggS"):

@@ -14,7 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from media.checks import InvalidTimeline, parse_timeline
+from media.checks import InvalidTimeline, Limits, parse_timeline
 from media.engine import RenderResult, render_timeline
 from media.errors import MediaError
 from media.slideshow import SlideshowSpec, render_slideshow
@@ -40,8 +40,9 @@ class _Progress:
 
 def _render(data: Any, video_out: Path, poster_out: Path) -> RenderResult:
     if isinstance(data, dict) and "timeline" in data:
-        timeline = parse_timeline(data["timeline"])
-        return render_timeline(timeline, video_out, poster_out, on_progress=_Progress())
+        limits = Limits(**data.get("limits", {}))
+        timeline = parse_timeline(data["timeline"], limits)
+        return render_timeline(timeline, video_out, poster_out, on_progress=_Progress(), limits=limits)
     spec = SlideshowSpec.model_validate(data.get("slideshow", data) if isinstance(data, dict) else data)
     return render_slideshow(spec, video_out, poster_out, on_progress=_Progress())
 

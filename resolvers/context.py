@@ -9,6 +9,7 @@ from arq import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jobs.bus import ProgressHub
+from media.checks import Limits as TimelineLimits
 from media.storage import Storage
 
 
@@ -21,6 +22,7 @@ class Limits:
     render_preset: str = "veryfast"
     render_crf: int = 23
     resync_seconds: float = 15.0  # a quiet subscription re-reads the row this often
+    timeline: TimelineLimits = TimelineLimits()
 
 
 @dataclass(frozen=True)

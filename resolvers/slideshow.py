@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from db import repo
 from db.ids import new_id
-from jobs.queue import enqueue_job
-from jobs.slideshow import SLIDESHOW, InputRef, SlideshowParams
+from jobs.inputs import InputRef
+from jobs.slideshow import SLIDESHOW, SlideshowParams
 from media.errors import MediaError
 from media.fetch import check_url
 from resolvers.context import Context
 from resolvers.errors import UserError
-from resolvers.jobs import get_job
+from resolvers.submit import submit
 from resolvers.uploads import Upload, safe_name, store_upload
 from resolvers.views import JobView
-
-log = logging.getLogger(__name__)
 
 SIZE_PRESETS: dict[str, tuple[int, int]] = {
     "1080x1920": (1080, 1920),
@@ -38,6 +34,7 @@ class SlideshowRequest:
     size: str = "1080x1920"
     seconds_per_image: float = 4.0
     transition_seconds: float = 0.5
+    preview: bool = False
 
 
 def _url(value: str, field_name: str) -> InputRef:
@@ -119,19 +116,6 @@ async def create_slideshow(ctx: Context, req: SlideshowRequest) -> JobView:
         transition_seconds=req.transition_seconds,
         preset=limits.render_preset,
         crf=limits.render_crf,
+        preview=req.preview,
     )
-    async with ctx.services.sessions.begin() as session:
-        await repo.create_job(
-            session,
-            job_id=job_id,
-            user_id=ctx.user_id,
-            kind=SLIDESHOW.kind,
-            input=params.model_dump(mode="json"),
-            stages=[(s.name, s.weight) for s in SLIDESHOW.stages],
-        )
-    # Row first, then the queue: if Redis is down the row stays QUEUED and is re-driven later.
-    try:
-        await enqueue_job(ctx.services.queue, job_id)
-    except Exception:
-        log.exception("could not enqueue job %s; it stays QUEUED in the database", job_id)
-    return await get_job(ctx, job_id)
+    return await submit(ctx, job_id, SLIDESHOW, params)

@@ -48,6 +48,7 @@ class JobView:
     created_at: datetime
     updated_at: datetime
     seq: int
+    preview: bool
 
 
 EventView = ProgressEvent
@@ -90,4 +91,5 @@ def job_view(job: Job, stages: list[Stage], artifacts: list[Artifact], storage: 
         created_at=aware(job.created_at),
         updated_at=aware(job.updated_at),
         seq=job.seq,
+        preview=bool(job.input.get("preview", False)),
     )

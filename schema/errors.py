@@ -15,8 +15,17 @@ class Problem:
 
 
 @strawberry.type
+class FieldProblem:
+    path: str = strawberry.field(description='Where, e.g. "tracks[1].clips[3].duration".')
+    message: str
+
+
+@strawberry.type
 class InvalidInput(Problem):
     field: str | None = None
+    problems: list[FieldProblem] = strawberry.field(
+        default_factory=list, description="Every problem found, when there are several (e.g. a timeline)."
+    )
 
 
 @strawberry.type
@@ -25,7 +34,8 @@ class NotFound(Problem):
 
 
 def invalid(err: UserError) -> InvalidInput:
-    return InvalidInput(code=err.code, message=err.message, field=err.field)
+    problems = [FieldProblem(path=path, message=message) for path, message in err.problems]
+    return InvalidInput(code=err.code, message=err.message, field=err.field, problems=problems)
 
 
 def problem(err: UserError) -> InvalidInput | NotFound:

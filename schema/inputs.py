@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import strawberry
 from strawberry.file_uploads import Upload
+from strawberry.scalars import JSON
+
+PREVIEW = "Render a quick preview: half the size, x264's fastest preset."
 
 
 @strawberry.input
@@ -19,3 +22,16 @@ class SlideshowInput:
     size: str = strawberry.field(default="1080x1920", description="1080x1920, 1920x1080 or 1080x1080")
     seconds_per_image: float = 4.0
     transition_seconds: float = 0.5
+    preview: bool = strawberry.field(default=False, description=PREVIEW)
+
+
+@strawberry.input(description="A declarative timeline to render; see the README for its fields.")
+class TimelineInput:
+    timeline: JSON = strawberry.field(
+        description="Output settings, visual tracks and audio tracks. Media and fonts are named by http(s) "
+        'URL or as "upload:N", the N-th of `files`.'
+    )
+    files: list[Upload] | None = strawberry.field(
+        default=None, description="Uploads (GraphQL multipart request spec) the timeline refers to."
+    )
+    preview: bool = strawberry.field(default=False, description=PREVIEW)

@@ -9,9 +9,10 @@ from resolvers import jobs as job_resolvers
 from resolvers.context import Context
 from resolvers.errors import UserError
 from resolvers.slideshow import SlideshowRequest, create_slideshow
+from resolvers.timeline import TimelineRequest, render_timeline
 from resolvers.uploads import Upload
 from schema.errors import InvalidInput, NotFound, invalid, problem
-from schema.inputs import SlideshowInput
+from schema.inputs import SlideshowInput, TimelineInput
 from schema.types import Job
 
 Info = strawberry.Info[Context, None]
@@ -35,9 +36,24 @@ class Mutation:
             size=input.size,
             seconds_per_image=input.seconds_per_image,
             transition_seconds=input.transition_seconds,
+            preview=input.preview,
         )
         try:
             return Job.from_view(await create_slideshow(info.context, request))
+        except UserError as err:
+            return invalid(err)
+
+    @strawberry.mutation(
+        description="Render a declarative timeline (tracks of clips, transitions, text, captions, audio)."
+    )
+    async def render_timeline(self, info: Info, input: TimelineInput) -> CreateJobResult:
+        request = TimelineRequest(
+            timeline=input.timeline,
+            files=cast(Sequence[Upload], input.files or []),
+            preview=input.preview,
+        )
+        try:
+            return Job.from_view(await render_timeline(info.context, request))
         except UserError as err:
             return invalid(err)
 

@@ -90,6 +90,7 @@ class Job:
     error: JobFailure | None
     created_at: datetime
     updated_at: datetime
+    preview: bool = strawberry.field(description="Rendered at half size with the fastest encoder preset.")
 
     @classmethod
     def from_view(cls, v: JobView) -> Job:
@@ -111,6 +112,7 @@ class Job:
             error=JobFailure(code=v.error_code, message=v.error_message or "") if v.error_code else None,
             created_at=v.created_at,
             updated_at=v.updated_at,
+            preview=v.preview,
         )
 
 

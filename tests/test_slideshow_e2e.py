@@ -10,6 +10,7 @@ from typing import Any
 import av
 import numpy as np
 
+from media.timeline import ImageClip, Timeline
 from tests.factory import COLOURS, jpeg, wav
 from tests.service import MediaServer, Service
 
@@ -98,6 +99,12 @@ async def test_slideshow_from_urls_streams_progress_and_yields_a_playable_mp4(
     ]  # fmt: skip
     kinds = sorted(a["kind"] for a in job["artifacts"])
     assert kinds == ["input", "input", "input", "input", "manifest", "thumbnail", "video"]
+
+    manifest_url = next(a["url"] for a in job["artifacts"] if a["kind"] == "manifest")
+    manifest = Timeline.model_validate_json((await service.http.get(manifest_url)).content)
+    assert [str(c.source) for c in manifest.tracks[0].clips if isinstance(c, ImageClip)] == [
+        f"jobs/{created['id']}/inputs/image-{i:02d}.jpg" for i in range(3)
+    ]  # the slideshow is a timeline like every other job, kept as its manifest
 
     video = tmp_path / "out.mp4"
     response = await service.http.get(job["videoUrl"])

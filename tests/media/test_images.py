@@ -110,7 +110,7 @@ def test_transparent_png_is_flattened_onto_black(tmp_path: Path) -> None:
     rgba = np.zeros((40, 40, 4), np.uint8)
     rgba[10:30, 10:30] = (*GREEN, 255)
     path = tmp_path / "alpha.png"
-    Image.fromarray(rgba, mode="RGBA").save(path)
+    Image.fromarray(rgba).save(path)  # RGBA, from the 4 channels
     fitted = load_fitted(path, 40, 40)
     assert fitted[0, 0].tolist() == [0, 0, 0]
     np.testing.assert_allclose(fitted[20, 20], GREEN, atol=2)
