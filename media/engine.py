@@ -34,6 +34,7 @@ from media.layers import (
     text_layer,
     yuv_of,
 )
+from media.memory import return_large_buffers
 from media.mix import AudioClip, Mix, MixSettings
 from media.playback import OverlayLayer, VideoLayer
 from media.schedule import (
@@ -81,6 +82,7 @@ def render_timeline(
     Raises InvalidTimeline / MediaError for unusable input (naming the clip's path); no partial video or
     poster is left behind on failure.
     """
+    return_large_buffers()
     placed = validate_timeline(timeline, limits)
     out = timeline.output
     duration = duration_of(timeline, placed)

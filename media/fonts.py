@@ -6,9 +6,9 @@ error, so text is checked against the font's character map before anything rende
 """
 
 from functools import lru_cache
+from importlib.util import find_spec
 from pathlib import Path
 
-import matplotlib
 from fontTools.ttLib import TTFont, TTLibError  # type: ignore[import-untyped]
 from PIL import ImageFont
 
@@ -17,7 +17,16 @@ from media.errors import MediaError
 
 def default_font(mono: bool = False) -> Path:
     name = "DejaVuSansMono.ttf" if mono else "DejaVuSans.ttf"
-    return Path(matplotlib.get_data_path()) / "fonts" / "ttf" / name
+    return _matplotlib_data() / "fonts" / "ttf" / name
+
+
+@lru_cache(maxsize=1)
+def _matplotlib_data() -> Path:
+    # Found without importing matplotlib: the import alone costs a render ~16 MiB of memory.
+    spec = find_spec("matplotlib")
+    if spec is None or not spec.submodule_search_locations:
+        raise MediaError("FONT_UNREADABLE", "matplotlib, which ships the default fonts, is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "mpl-data"
 
 
 def resolve(font: Path | None, mono: bool) -> Path:

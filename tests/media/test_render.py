@@ -265,8 +265,9 @@ def test_spec_rejects_impossible_settings(inputs: Inputs, changes: dict[str, Any
 def test_ken_burns_view_matches_an_exact_sub_pixel_affine_warp(
     width: int, height: int, anchor_x: float, anchor_y: float
 ) -> None:
-    # The quadrant trick must sample exactly where a warpAffine of the same zoom would, at every zoom:
-    # any rounding to whole pixels here is what makes a Ken Burns jitter.
+    # Every plane must sample the canvas where the exact sub-pixel zoom around the anchor says, at every
+    # zoom: any rounding to whole pixels is what makes a Ken Burns jitter. The reference is bilinear
+    # interpolation in float64, written out here.
     layout = CanvasLayout.around(width, height, anchor_x, anchor_y)
     canvas_w, canvas_h = layout.canvas_w, layout.canvas_h
     rng = np.random.default_rng(7)
@@ -281,20 +282,24 @@ def test_ken_burns_view_matches_an_exact_sub_pixel_affine_warp(
         scale = OVERSAMPLE / zoom
         pairs = zip(planes(canvas, canvas_w, canvas_h), planes(out, width, height), strict=True)
         for div, (source, produced) in zip((1, 2, 2), pairs, strict=True):
-            offset_x = src_x / div - 0.5 + (0.5 - out_x / div) * scale
-            offset_y = src_y / div - 0.5 + (0.5 - out_y / div) * scale
-            matrix = np.array([[scale, 0, offset_x], [0, scale, offset_y]])
-            expected = cv2.warpAffine(
-                source,
-                matrix,
-                (produced.shape[1], produced.shape[0]),
-                flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                borderMode=cv2.BORDER_REPLICATE,
-            )
-            # Rounding differs by at most one level. The frame's outermost row and column are left out:
-            # there cv2.resize clamps its last sample inside the source region it was given.
-            diff = np.abs(expected.astype(int) - produced.astype(int))[1:-1, 1:-1]
-            assert diff.max() <= 1
+            rows, cols = produced.shape
+            xs = src_x / div + (np.arange(cols) - out_x / div + 0.5) * scale - 0.5
+            ys = src_y / div + (np.arange(rows) - out_y / div + 0.5) * scale - 0.5
+            assert xs.min() >= 0 and ys.min() >= 0  # the layout leaves room: no edge is ever read past
+            assert xs.max() <= source.shape[1] - 1 and ys.max() <= source.shape[0] - 1
+            expected = _bilinear(source.astype(np.float64), ys, xs)
+            # The warp places its grid at 1/32 pixel and rounds to whole levels.
+            assert np.abs(expected - produced).max() <= 2.0
+
+
+def _bilinear(plane: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    y0 = np.minimum(np.floor(ys).astype(int), plane.shape[0] - 2)
+    x0 = np.minimum(np.floor(xs).astype(int), plane.shape[1] - 2)
+    fy, fx = (ys - y0)[:, None], (xs - x0)[None, :]
+    top = plane[y0][:, x0] * (1 - fx) + plane[y0][:, x0 + 1] * fx
+    bottom = plane[y0 + 1][:, x0] * (1 - fx) + plane[y0 + 1][:, x0 + 1] * fx
+    result: np.ndarray = top * (1 - fy) + bottom * fy
+    return result
 
 
 def test_screen_blend_lifts_luma_and_neutralises_chroma_like_rgb_screen() -> None:
