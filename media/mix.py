@@ -22,8 +22,7 @@ import av
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from media.audio import AAC_FRAME_SIZE, F32, _ramp, _samples
-from media.demux import AUDIO_FORMATS, open_input
+from media.audio import AAC_FRAME_SIZE, F32, decoded, ramp
 from media.errors import MediaError
 from media.loudness import F64, LoudnessMeter, PeakLimiter, ducking_gain_db
 
@@ -275,7 +274,7 @@ def _source_chunks(clip: AudioClip, rate: int) -> Generator[F32, None, None]:
     trim = round(clip.trim_start * rate)
     for repeat in itertools.count():
         skipped, held = 0, None
-        for chunk in _decoded(clip.source, rate):
+        for chunk in decoded(clip.source, rate):
             drop = min(trim - skipped, chunk.shape[1])
             skipped += drop
             if drop == chunk.shape[1]:
@@ -284,7 +283,7 @@ def _source_chunks(clip: AudioClip, rate: int) -> Generator[F32, None, None]:
             if held is not None:
                 yield held
             elif clip.loop and repeat:
-                chunk = _ramp(chunk, rising=True)
+                chunk = ramp(chunk, rising=True)
             held = chunk
         if held is None:
             name = clip.source.name
@@ -294,7 +293,7 @@ def _source_chunks(clip: AudioClip, rate: int) -> Generator[F32, None, None]:
         if not clip.loop:
             yield held
             return
-        yield _ramp(held, rising=False)
+        yield ramp(held, rising=False)
 
 
 def _source_length(clip: AudioClip, rate: int, limit: int) -> int:
@@ -306,20 +305,3 @@ def _source_length(clip: AudioClip, rate: int, limit: int) -> int:
             if count >= limit:
                 break
     return count
-
-
-def _decoded(path: Path, rate: int) -> Iterator[F32]:
-    """media.audio's decoding (same demuxer allow-list and errors) at the mix's rate instead of 44.1 kHz."""
-    with open_input(path, AUDIO_FORMATS, "AUDIO_DECODE_FAILED", "audio") as container:
-        if not container.streams.audio:
-            raise MediaError("AUDIO_DECODE_FAILED", f"{path.name} has no audio stream")
-        stream = container.streams.audio[0]
-        resampler = av.AudioResampler(format="fltp", layout="stereo", rate=rate)
-        try:
-            for frame in container.decode(stream):
-                for out in resampler.resample(frame):
-                    yield _samples(out)
-            for out in resampler.resample(None):
-                yield _samples(out)
-        except av.FFmpegError as exc:
-            raise MediaError("AUDIO_DECODE_FAILED", f"{path.name} could not be decoded: {exc}") from exc
