@@ -1,4 +1,4 @@
-"""clipforge up | api | worker | migrate."""
+"""clipforge up | api | worker | migrate | create-key."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import subprocess
 import sys
 
@@ -58,6 +59,10 @@ async def run_worker(settings: Settings) -> None:
 
 def up(settings: Settings) -> None:
     """Everything on one machine: embedded Redis if none is configured, migrations, API + one worker."""
+    # uvicorn re-raises the signal that stopped it once it has shut down. SIGTERM's default action would
+    # then kill this process on the spot, leaving the worker and Redis it started running; exiting instead
+    # runs the `finally` below.
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
     embedded = None
     if not settings.redis_url:
         embedded = EmbeddedRedis(settings.data_dir / "redis")
@@ -92,14 +97,31 @@ def up(settings: Settings) -> None:
             embedded.stop()
 
 
+def print_new_key(settings: Settings, user_id: str, name: str | None) -> None:
+    from clipforge.keys import create_key
+
+    try:
+        key = asyncio.run(create_key(settings, user_id, name))
+    except ValueError as err:
+        sys.exit(f"clipforge: {err}")
+    # Only the key on stdout, so scripts can capture it; it is stored hashed and cannot be shown again.
+    print(f"API key for {user_id!r} (shown once, store it now):", file=sys.stderr)
+    print(key, flush=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="clipforge", description=__doc__)
     parser.add_argument(
         "command",
-        choices=["up", "api", "worker", "migrate"],
-        help="up: all-in-one for one machine; api / worker: the pieces for production; migrate: the DB",
+        choices=["up", "api", "worker", "migrate", "create-key"],
+        help="up: all-in-one for one machine; api / worker: the pieces for production; migrate: the DB; "
+        "create-key: a user (--user) and an API key for them, printed once",
     )
+    parser.add_argument("--user", help="create-key: the user's id (created if new)")
+    parser.add_argument("--name", help="create-key: the user's display name (default: the id)")
     args = parser.parse_args(argv)
+    if args.command == "create-key" and not args.user:
+        parser.error("create-key needs --user")
     _logging()
     settings = Settings()
     if args.command == "up":
@@ -108,5 +130,7 @@ def main(argv: list[str] | None = None) -> None:
         serve_api(settings)
     elif args.command == "worker":
         asyncio.run(run_worker(settings))
+    elif args.command == "create-key":
+        print_new_key(settings, args.user, args.name)
     else:
         asyncio.run(migrate(settings))

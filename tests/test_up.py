@@ -11,6 +11,7 @@ from pathlib import Path
 
 import av
 import httpx
+import pytest
 
 from tests.conftest import free_port
 from tests.factory import COLOURS, jpeg
@@ -21,7 +22,10 @@ CREATE = """mutation($urls: [String!]) { createSlideshow(input: {imageUrls: $url
 STATUS = """query($id: ID!) { job(id: $id) { status videoUrl error { code message } } }"""
 
 
-async def test_up_starts_everything_itself_renders_a_job_and_leaves_nothing_running(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+async def test_up_starts_everything_itself_renders_a_job_and_leaves_nothing_running(
+    tmp_path: Path, stop: signal.Signals
+) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
     env.update(
@@ -72,7 +76,7 @@ async def test_up_starts_everything_itself_renders_a_job_and_leaves_nothing_runn
             assert container.streams.video[0].codec_context.width == 1080
             assert abs((container.duration or 0) / 1e6 - 2.0) < 0.15
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop)
         await asyncio.wait_for(proc.wait(), 30)
     output = log.read_text()
     assert "GraphiQL at" in output
