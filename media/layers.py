@@ -14,7 +14,8 @@ from media.compose import Patch
 from media.fit import fitted
 from media.frames import RGB_TO_YUV, U8, CanvasLayout, KenBurnsCanvas, oversample_for, planes, rgb_to_yuv420
 from media.schedule import Placed, ken_burns, pixels, resting_box
-from media.text import Laid, lay_out, parse_colour, phrases, render, spoken
+from media.subtitles import caption_area, caption_phrases
+from media.text import Laid, lay_out, parse_colour, render, spoken
 from media.timeline import CaptionsClip, GradientClip, ImageClip, SolidClip, TextClip
 
 
@@ -143,14 +144,11 @@ class CaptionsLayer:
 
     def __init__(self, clip: CaptionsClip, width: int, height: int) -> None:
         self._clip = clip
-        x, _, box_w, _ = resting_box(clip, width, height)
-        safe_x = round(width * 0.08) if clip.x == 0.0 and clip.width is None else x
-        self._left = safe_x
-        self._width = box_w - 2 * safe_x if clip.width is None else box_w
+        self._left, self._width = caption_area(clip, width, height)
         self._y = None if clip.y == 0.0 else pixels(clip.y, height, 0.0)
         self._frame_h = height
         self._size = round(clip.style.size)
-        self._phrases = phrases(list(clip.words), clip.style, self._size, self._width, clip.max_words)
+        self._phrases = caption_phrases(clip, width, height)  # the same phrases as the subtitle files
         self._cache: dict[tuple[int, int | None], StaticLayer] = {}
         self._empty = Patch(np.zeros((3, 2), np.uint8), 2, 2, np.zeros((2, 2), np.uint8))
         self.box = (0, 0, 2, 2)
