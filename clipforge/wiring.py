@@ -114,6 +114,8 @@ class WorkerResources:
             http=http,
             fetch_limits=fetch_limits(s),
             render_timeout_seconds=s.render_timeout_seconds,
+            render_memory_limit_mb=s.render_memory_limit_mb,
+            render_cpu_limit_seconds=s.render_cpu_limit_seconds,
             work_root=s.work_root,
             timeline_limits=timeline_limits(s),
         )

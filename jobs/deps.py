@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from media.checks import Limits
+from media.child import DEFAULT_MEMORY_LIMIT_MB
 from media.fetch import FetchLimits
 from media.storage import Storage
 
@@ -22,6 +23,8 @@ class WorkerTools:
     render_timeout_seconds: float
     work_root: Path
     timeline_limits: Limits = Limits()
+    render_memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB
+    render_cpu_limit_seconds: float | None = None  # None: derived from the timeout (media.child)
 
 
 @dataclass(frozen=True)

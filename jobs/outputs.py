@@ -60,6 +60,8 @@ async def render_timeline(
         on_progress=on_progress,
         timeout_seconds=call.tools.render_timeout_seconds,
         limits=call.tools.timeline_limits,
+        memory_limit_mb=call.tools.render_memory_limit_mb,
+        cpu_limit_seconds=call.tools.render_cpu_limit_seconds,
     )
     # Deterministic keys: a rerun overwrites rather than duplicates.
     video_key = f"jobs/{call.job_id}/video.mp4"
