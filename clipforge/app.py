@@ -5,27 +5,28 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from datetime import timedelta
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route, WebSocketRoute
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
-from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
+from clipforge.graphql_app import GraphQLApp
 from clipforge.settings import Settings
-from clipforge.wiring import LOCAL_USER, open_services
+from clipforge.wiring import open_services
 from media.storage_local import LocalStorage, guess_content_type, verify
-from resolvers.context import Context, Services
-from schema import build_schema
+from schema import QueryLimits, build_schema
 
 
-class GraphQLApp(GraphQL[Context, None]):
-    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
-        services: Services = request.app.state.services
-        return Context(services=services, user_id=LOCAL_USER, request=request, response=response)
+def query_limits(settings: Settings) -> QueryLimits:
+    return QueryLimits(
+        max_depth=settings.graphql_max_depth,
+        max_tokens=settings.graphql_max_tokens,
+        max_aliases=settings.graphql_max_aliases,
+        max_cost=settings.graphql_max_cost,
+        cost_list_size=settings.graphql_cost_list_size,
+        introspection=settings.graphql_introspection,
+    )
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -37,14 +38,7 @@ def create_app(settings: Settings) -> Starlette:
             app.state.services = await open_services(settings, stack)
             yield
 
-    graphql = GraphQLApp(
-        build_schema(max_depth=settings.graphql_max_depth),
-        graphql_ide="graphiql" if settings.graphiql else None,
-        # The legacy graphql-ws protocol had an auth-bypass bug; modern clients speak this one.
-        subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
-        multipart_uploads_enabled=True,
-        connection_init_wait_timeout=timedelta(seconds=10),
-    )
+    graphql = GraphQLApp(build_schema(query_limits(settings)), settings)
 
     async def files(request: Request) -> Response:
         key = request.path_params["key"]

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     download_timeout_seconds: float = 30.0
     max_upload_bytes: int = 50 * 1024 * 1024
     render_timeout_seconds: float = 1800.0
+    # Kernel limits on each render process (media/child.py): address space in MiB (0: none) and CPU time
+    # (unset: render_timeout_seconds x the cores it may use, so only a render gone astray reaches it).
+    render_memory_limit_mb: int = Field(4096, ge=0)
+    render_cpu_limit_seconds: float | None = Field(None, gt=0)
     job_timeout_seconds: int = 3600
     job_max_tries: int = 3
     worker_concurrency: int = 2
@@ -51,7 +55,28 @@ class Settings(BaseSettings):
     max_video_fps: int = 60
     progress_events_per_second: float = 4.0
     graphql_max_depth: int = 12
+    graphql_max_tokens: int = 2000
+    graphql_max_aliases: int = 15
+    graphql_max_cost: int = 5000  # how a query is priced: schema/cost.py
+    graphql_cost_list_size: int = 10  # the length assumed for a list field that takes no `first`
+    graphql_introspection: bool = True  # off in production (GraphiQL needs it on)
     graphiql: bool = True
+    ws_max_subscriptions_per_connection: int = 50
+    ws_max_connections_per_client: int = 20  # per API key; per remote address when auth is off
+    # Off: every caller is the one local user. On: every request needs an API key (clipforge create-key).
+    auth_required: bool = False
+    # Providers of the explainer's script, voice and pictures: offline by default; the cloud ones need keys.
+    llm_provider: str = "offline"  # offline | openai | anthropic | gemini
+    tts_provider: str = "offline"  # offline | openai | elevenlabs
+    image_provider: str = "offline"  # offline | openai (for `image` scenes; the others are always drawn here)
+    openai_api_key: str = ""
+    anthropic_api_key: str = ""
+    gemini_api_key: str = ""
+    elevenlabs_api_key: str = ""
+    max_source_chars: int = 20_000  # an explainer's source text
+    # A font for captions in scripts DejaVu Sans lacks (e.g. Debian's fonts-noto-cjk:
+    # /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc).
+    caption_font: Path | None = None
 
     @property
     def storage_root(self) -> Path:

@@ -21,8 +21,19 @@ class User(SQLModel, table=True):
     __tablename__ = "users"
     id: str = Field(primary_key=True, max_length=64)
     name: str = Field(max_length=200)
-    api_key_hash: str | None = Field(default=None, max_length=128, index=True)
     credits: int = 0
+    created_at: datetime = _ts()
+
+
+class ApiKey(SQLModel, table=True):
+    """Keys are random and long, so a plain SHA-256 of one is as good as a slow password hash and can
+    be looked up directly. The key itself is shown once, when it is made, and never stored."""
+
+    __tablename__ = "api_keys"
+    id: str = Field(primary_key=True, max_length=64)
+    user_id: str = Field(foreign_key="users.id", index=True, max_length=64)
+    key_hash: str = Field(unique=True, max_length=64)
+    prefix: str = Field(max_length=16)  # the key's first characters, to tell keys apart in lists and logs
     created_at: datetime = _ts()
 
 

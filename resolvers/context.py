@@ -23,6 +23,8 @@ class Limits:
     render_crf: int = 23
     resync_seconds: float = 15.0  # a quiet subscription re-reads the row this often
     timeline: TimelineLimits = TimelineLimits()
+    max_source_chars: int = 20_000  # an explainer's source text
+    voices: frozenset[str] | None = None  # the configured voice provider's voices; None: it decides
 
 
 @dataclass(frozen=True)

@@ -2,31 +2,54 @@
 
 from __future__ import annotations
 
-import strawberry
-from strawberry.extensions import MaskErrors, ParserCache, QueryDepthLimiter, ValidationCache
-from strawberry.schema.config import StrawberryConfig
+import logging
 
+import strawberry
+from graphql import GraphQLError
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+
+from schema.limits import (
+    ParserCacheThatReports,
+    QueryLimits,
+    QueryLimitsExtension,
+    ValidationCacheAfterLimits,
+)
+from schema.masking import MaskInternalErrors, is_internal
 from schema.mutation import Mutation
 from schema.query import Query
 from schema.subscription import Subscription
 
+log = logging.getLogger("clipforge.graphql")
 
-def _expected(error: object) -> bool:
-    """Errors we raised on purpose (with a code) reach clients; anything else is masked."""
-    extensions = getattr(error, "extensions", None) or {}
-    return "code" not in extensions
+__all__ = ["QueryLimits", "build_schema"]
 
 
-def build_schema(*, max_depth: int = 12) -> strawberry.Schema:
-    return strawberry.Schema(
+class Schema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # strawberry logs every error at ERROR here, a client's typo included, before masking.
+        # Internal errors are logged once instead, by MaskInternalErrors, under the client's request id.
+        for error in errors:
+            if not is_internal(error):
+                log.debug("refused: %s %s", (error.extensions or {}).get("code"), error.message)
+
+
+def build_schema(limits: QueryLimits | None = None) -> strawberry.Schema:
+    limits = limits or QueryLimits()
+    rules = limits.rules()
+    return Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         config=StrawberryConfig(auto_camel_case=True),
-        extensions=[  # factories: a fresh extension per request; the caches are module-level LRUs
-            lambda: ParserCache(maxsize=512),
-            lambda: ValidationCache(maxsize=512),
-            lambda: QueryDepthLimiter(max_depth=max_depth),
-            lambda: MaskErrors(should_mask_error=_expected, error_message="Internal server error"),
+        # Factories: a fresh extension per request; the caches are module-level LRUs. The order
+        # matters: the limits refuse a document before ValidationCache runs the full validation.
+        extensions=[
+            lambda: QueryLimitsExtension(limits, rules),
+            lambda: ParserCacheThatReports(maxsize=512),
+            lambda: ValidationCacheAfterLimits(maxsize=512),
+            MaskInternalErrors,
         ],
     )

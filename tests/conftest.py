@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from tests.service import Service
 
 TEST_REDIS_DB = 13  # a db of its own on a shared server, flushed before every test
-TABLES = ("artifacts", "stages", "jobs", "users")
+TABLES = ("api_keys", "artifacts", "stages", "jobs", "users")
 
 
 def free_port() -> int:

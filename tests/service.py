@@ -52,7 +52,12 @@ class Service:
         return body
 
     async def subscribe(
-        self, query: str, variables: Mapping[str, Any] | None = None, *, limit_seconds: float = 60
+        self,
+        query: str,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        limit_seconds: float = 60,
+        connection_params: Mapping[str, Any] | None = None,
     ) -> AsyncIterator[dict[str, Any]]:
         """graphql-transport-ws, as graphql-ws (JS) and Apollo speak it. Yields `next` payloads;
         an `error` message is yielded as {"errors": [...]}; returns on `complete`."""
@@ -60,7 +65,7 @@ class Service:
         async with websockets.connect(
             ws_url, subprotocols=[websockets.Subprotocol("graphql-transport-ws")]
         ) as ws:
-            await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+            await ws.send(json.dumps({"type": "connection_init", "payload": dict(connection_params or {})}))
             ack = json.loads(await asyncio.wait_for(ws.recv(), 10))
             assert ack["type"] == "connection_ack", ack
             await ws.send(

@@ -1,0 +1,163 @@
+"""The GraphQL endpoint: who the caller is, and how much a WebSocket client may hold open.
+
+With auth off every caller is the one local user. With auth on, HTTP requests carry
+`Authorization: Bearer <key>` (else 401), and a graphql-transport-ws client sends the same in its
+`connection_init` payload as {"authorization": "Bearer <key>"} (else the socket closes with 4403).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+from typing import cast
+
+from graphql import GraphQLError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.schema import BaseSchema
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    ErrorMessage,
+    SubscribeMessage,
+)
+from strawberry.types.unset import UnsetType
+
+from clipforge.settings import Settings
+from clipforge.wiring import LOCAL_USER
+from resolvers.auth import authenticate, bearer_key
+from resolvers.context import Context, Services
+
+TOO_MANY_CONNECTIONS = 4429  # HTTP's 429 in the 4xxx range graphql-transport-ws uses for its own codes
+
+
+class TooManyConnections(Exception):
+    pass
+
+
+class ConnectionSlots:
+    """Open WebSocket connections per client, counted in this process."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.open: Counter[str] = Counter()
+        self.holders: dict[int, str] = {}  # id(context) → client, while its connection is open
+
+    def acquire(self, holder: object, client: str) -> bool:
+        if self.open[client] >= self.limit:
+            return False
+        self.open[client] += 1
+        self.holders[id(holder)] = client
+        return True
+
+    def release(self, holder: object) -> None:
+        client = self.holders.pop(id(holder), None)
+        if client is not None:
+            self.open[client] -= 1
+            if not self.open[client]:
+                del self.open[client]
+
+
+class LimitedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    async def handle(self) -> None:
+        try:
+            await super().handle()
+        finally:
+            cast(GraphQLApp, self.view).slots.release(self.context)
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        try:
+            await super().handle_connection_init(message)  # calls on_ws_connect
+        except TooManyConnections:
+            await self.websocket.close(code=TOO_MANY_CONNECTIONS, reason="Too many connections")
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        # strawberry refuses these too, but without a code for clients to switch on
+        limit = self.max_subscriptions_per_connection
+        if (
+            self.connection_acknowledged
+            and limit is not None
+            and message["id"] not in self.operations
+            and len(self.operations) >= limit
+        ):
+            error = GraphQLError(
+                f"at most {limit} subscriptions may be open on one connection",
+                extensions={"code": "TOO_MANY_SUBSCRIPTIONS"},
+            )
+            refusal: ErrorMessage = {"id": message["id"], "type": "error", "payload": [error.formatted]}
+            await self.send_message(refusal)
+            return
+        await super().handle_subscribe(message)
+
+
+def unauthorized() -> Response:
+    message = "a valid API key is required: send Authorization: Bearer <key>"
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]},
+        status_code=401,
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+class GraphQLApp(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = LimitedTransportWSHandler
+
+    def __init__(self, schema: BaseSchema, settings: Settings) -> None:
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if settings.graphiql else None,
+            # The legacy graphql-ws protocol had an auth-bypass bug; modern clients speak this one.
+            subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
+            multipart_uploads_enabled=True,
+            connection_init_wait_timeout=timedelta(seconds=10),
+            max_subscriptions_per_connection=settings.ws_max_subscriptions_per_connection,
+        )
+        self.auth_required = settings.auth_required
+        self.slots = ConnectionSlots(settings.ws_max_connections_per_client)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.auth_required:
+            request = Request(scope, receive)
+            # The GraphiQL page holds no data; its requests carry the key set in its headers tab.
+            if not self.should_render_graphql_ide(self.request_adapter_class(request)):
+                services: Services = request.app.state.services
+                user_id = await authenticate(
+                    services.sessions, bearer_key(request.headers.get("authorization"))
+                )
+                if user_id is None:
+                    await unauthorized()(scope, receive, send)
+                    return
+                request.state.user_id = user_id  # scope["state"]: seen by get_context's request too
+        await super().__call__(scope, receive, send)
+
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+        services: Services = request.app.state.services
+        # With auth on, a WebSocket has no user until on_ws_connect has checked its key; nothing runs
+        # before that (strawberry closes with 4401 on a subscribe before connection_ack).
+        user_id = getattr(request.state, "user_id", "") if self.auth_required else LOCAL_USER
+        return Context(services=services, user_id=user_id, request=request, response=response)
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        websocket: WebSocket = context.request
+        if self.auth_required:
+            params = context.connection_params
+            sent = (
+                params.get("authorization")
+                or params.get("Authorization")
+                or websocket.headers.get("authorization")
+            )
+            user_id = await authenticate(context.services.sessions, bearer_key(sent))
+            if user_id is None:
+                raise ConnectionRejectionError()  # closes with 4403
+            context.user_id = user_id
+            client = f"user:{user_id}"
+        else:
+            client = f"address:{websocket.client.host if websocket.client else 'unknown'}"
+        if not self.slots.acquire(context, client):
+            raise TooManyConnections
+        return None  # a plain connection_ack
