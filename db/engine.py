@@ -20,13 +20,20 @@ def async_url(url: str) -> str:
     return url
 
 
+CONNECT_TIMEOUT = 5.0
+
+
 def create_engine(url: str) -> AsyncEngine:
     url = async_url(url)
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    # asyncpg waits 60 s for a connection by default: a request would hang that long on an unreachable
+    # database before it could answer SERVICE_UNAVAILABLE.
+    return create_async_engine(
+        url, pool_size=10, max_overflow=10, pool_pre_ping=True, connect_args={"timeout": CONNECT_TIMEOUT}
+    )
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -112,14 +112,23 @@ async def update_job(
 
 
 async def claim_job(
-    session: AsyncSession, job_id: str, *, owner: str, lease_seconds: float, **values: Any
+    session: AsyncSession,
+    job_id: str,
+    *,
+    owner: str,
+    lease_seconds: float,
+    queue_id: str | None = None,
+    **values: Any,
 ) -> Job | None:
-    """Take the job's lease if it is free, expired or already ours, and move it to PROCESSING."""
+    """Take the job's lease if it is free, expired or already ours, and move it to PROCESSING. With
+    `queue_id`, only the queue entry the row names may: an older entry (superseded by a re-drive or a
+    retry) must not start a second run beside the current one."""
     now = utcnow()
+    query = update(Job).where(col(Job.id) == job_id, col(Job.status).in_(["QUEUED", "PROCESSING"]))
+    if queue_id is not None:  # rows from before queue ids were recorded (NULL) run from any entry
+        query = query.where(or_(col(Job.queue_id).is_(None), col(Job.queue_id) == queue_id))
     query = (
-        update(Job)
-        .where(col(Job.id) == job_id, col(Job.status).in_(["QUEUED", "PROCESSING"]))
-        .where(
+        query.where(
             or_(
                 col(Job.lease_owner).is_(None),
                 col(Job.lease_owner) == owner,

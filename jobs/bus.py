@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from jobs.events import ProgressEvent
@@ -57,12 +58,21 @@ class Subscriber:
 
 
 class ProgressHub:
-    def __init__(self, redis: Redis, *, reconnect_delay: float = 0.5) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        reconnect_delay: float = 0.1,
+        max_reconnect_delay: float = 5.0,
+        ping_after_seconds: float = 10.0,
+    ) -> None:
         self._redis = redis
         self._by_job: dict[str, set[Subscriber]] = {}
         self._by_user: dict[str, set[Subscriber]] = {}
         self._task: asyncio.Task[None] | None = None
         self._reconnect_delay = reconnect_delay
+        self._max_reconnect_delay = max_reconnect_delay
+        self._ping_after = ping_after_seconds
         self.connected = asyncio.Event()
 
     async def start(self) -> None:
@@ -104,24 +114,44 @@ class ProgressHub:
                 sub.offer(RESYNC)
 
     async def _run(self) -> None:
+        delay = self._reconnect_delay
         while True:
             try:
                 async with self._redis.pubsub() as pubsub:
                     await pubsub.psubscribe(CHANNEL_PREFIX + "*")
-                    # listen() blocks on the socket; get_message(timeout=0) would spin a core.
-                    async for message in pubsub.listen():
-                        if message.get("type") == "pmessage":
-                            self._handle(message["data"])
-                        elif message.get("type") == "psubscribe":  # Redis confirmed: we hear everything now
-                            self.connected.set()
-                            self._resync_all()  # what was published while we were away is in the rows
+                    await self._listen(pubsub)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - any connection fault: reconnect, never die
-                log.warning("progress subscription lost (%s); reconnecting", exc)
+                log.warning("progress subscription lost (%s); reconnecting in %.1f s", exc, delay)
+            if self.connected.is_set():
+                delay = self._reconnect_delay  # it worked until now: a new outage starts a new backoff
             self.connected.clear()
+            # Every subscriber re-reads its row at each attempt, so progress still flows (from the database)
+            # while Redis is away; the backoff keeps a long outage from turning that into a flood of reads.
             self._resync_all()
-            await asyncio.sleep(self._reconnect_delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self._max_reconnect_delay)
+
+    async def _listen(self, pubsub: PubSub) -> None:
+        """Hand messages on until the connection fails. A half-open TCP connection (Redis host gone, no
+        FIN) raises nothing by itself, so a quiet connection is PINGed, and one silent after that is dead."""
+        pinged = False
+        while True:
+            # A real timeout blocks on the socket; get_message(timeout=0) would spin a core.
+            message = await pubsub.get_message(timeout=self._ping_after)
+            if message is None:
+                if pinged:
+                    raise ConnectionError(f"Redis did not answer a PING within {self._ping_after:g} s")
+                await pubsub.ping()
+                pinged = True
+                continue
+            pinged = False
+            if message.get("type") == "pmessage":
+                self._handle(message["data"])
+            elif message.get("type") == "psubscribe":  # Redis confirmed: we hear everything now
+                self.connected.set()
+                self._resync_all()  # what was published while we were away is in the rows
 
     def _handle(self, raw: str | bytes) -> None:
         try:

@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import shutil
 import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from arq import Retry
@@ -31,10 +33,11 @@ class JobCancelled(Exception):
 
 
 class Run:
-    def __init__(self, deps: Deps, pipeline: Pipeline, job: Job) -> None:
+    def __init__(self, deps: Deps, pipeline: Pipeline, job: Job, work_dir: Path) -> None:
         self.deps = deps
         self.pipeline = pipeline
         self.job_id = job.id
+        self.work_dir = work_dir
         self.total_weight = sum(s.weight for s in pipeline.stages) or 1.0
         self.done_weight = 0.0
         self.started = time.monotonic()
@@ -106,7 +109,7 @@ class Run:
             params=params,
             outputs=outputs,
             tools=self.deps.tools,
-            work_dir=self.deps.tools.work_root / self.job_id,
+            work_dir=self.work_dir,
             report=report,
             add_artifact=add_artifact,
         )
@@ -145,26 +148,33 @@ class Run:
                     await task
 
 
-async def run_pipeline(deps: Deps, pipeline: Pipeline, job_id: str, *, attempt: int) -> None:
+async def run_pipeline(
+    deps: Deps, pipeline: Pipeline, job_id: str, *, attempt: int, queue_id: str | None = None
+) -> None:
+    """`queue_id` is the arq id this run came from; an entry the row no longer names does nothing."""
     async with deps.sessions.begin() as session:
         job = await repo.claim_job(
             session,
             job_id,
             owner=deps.worker_id,
             lease_seconds=deps.lease_seconds,
+            queue_id=queue_id,
             attempts=Job.attempts + 1,
             started_at=utcnow(),
             message="started" if attempt == 1 else f"resumed (attempt {attempt})",
         )
         if job is None:
-            log.info("job %s is finished, gone, or running on another worker; nothing to do", job_id)
+            log.info("job %s is finished, gone, running elsewhere or queued anew; nothing to do", job_id)
             return
         stages = {s.name: s for s in await repo.get_stages(session, [job_id])}
     await publish(deps.redis, event_from_job(job, pipeline.stage_names))
 
-    run = Run(deps, pipeline, job)
+    # A directory of this run's own: a run that lost the job (cancelled then retried, or re-driven after
+    # a stall) may still be cleaning up on this machine while the next run works, and must not delete
+    # the files of that run.
+    work_dir = deps.tools.work_root / f"{job_id}.{secrets.token_hex(4)}"
+    run = Run(deps, pipeline, job, work_dir)
     run.start_progress = job.progress
-    work_dir = deps.tools.work_root / job_id
     try:
         params = pipeline.params.model_validate(job.input)
         outputs: dict[str, BaseModel] = {}

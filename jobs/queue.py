@@ -43,6 +43,12 @@ async def connect(url: str) -> ArqRedis:
     return pool
 
 
+def redrive_id(job_id: str, seq: int) -> str:
+    """arq's id for running a job again (re-drive, retry). arq ignores an id it still holds a result
+    for, so each run needs a new one; `seq` is the row's seq after the update that records it."""
+    return f"{job_id}:{seq}"
+
+
 async def enqueue_job(pool: ArqRedis, job_id: str, queue_id: str | None = None) -> bool:
     """arq's job id is the row id (or the queue id a re-drive chose), so enqueueing the same one twice
     is a no-op (False)."""

@@ -16,7 +16,7 @@ from jobs.bus import publish
 from jobs.deps import Deps
 from jobs.events import event_from_job
 from jobs.kinds import PIPELINES
-from jobs.queue import enqueue_job, in_queue
+from jobs.queue import enqueue_job, in_queue, redrive_id
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ class Report:
 
 
 def _queue_id(job: Job) -> str:
-    return f"{job.id}:{job.seq + 1}"  # seq is bumped by the update that records it: unique per re-drive
+    return redrive_id(job.id, job.seq + 1)  # the update that records it bumps seq: unique per re-drive
 
 
 async def _changed(deps: Deps, job: Job | None) -> None:

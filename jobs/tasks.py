@@ -26,7 +26,7 @@ async def run_job(ctx: dict[str, Any], job_id: str) -> None:
     if pipeline is None:
         log.error("job %s has unknown kind %s", job_id, job.kind)
         return
-    await run_pipeline(deps, pipeline, job_id, attempt=attempt)
+    await run_pipeline(deps, pipeline, job_id, attempt=attempt, queue_id=ctx.get("job_id"))
 
 
 async def reconcile_jobs(ctx: dict[str, Any]) -> None:

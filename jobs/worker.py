@@ -2,16 +2,62 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from arq import ArqRedis
 from arq.cron import cron
 from arq.worker import Worker, func
+from redis import exceptions as redis_errors
 
 from jobs.deps import Deps
 from jobs.queue import QUEUE_NAME, RUN_JOB, deserialize, serialize
 from jobs.tasks import reconcile_jobs, run_job
+
+log = logging.getLogger(__name__)
+
+# What Redis being away looks like; anything else is a bug and still stops the worker loudly.
+REDIS_UNAVAILABLE = (
+    redis_errors.ConnectionError,
+    redis_errors.TimeoutError,
+    redis_errors.ReadOnlyError,  # a replica that has not been promoted yet
+    OSError,
+)
+
+
+class OutageProofWorker(Worker):
+    """arq's worker lets the first Redis error out of its poll loop, which ends the process: one Redis
+    restart would stop every worker. Here a failed poll is logged and tried again with backoff. Jobs that
+    Redis forgot meanwhile are re-enqueued by the reconciler from their rows."""
+
+    _outage_delay = 0.0
+
+    async def _poll_iteration(self) -> None:
+        try:
+            if self._outage_delay:
+                await self.pool.ping()  # a busy worker's poll may not touch Redis at all: ask it directly
+            await super()._poll_iteration()
+        except REDIS_UNAVAILABLE as exc:
+            self._outage_delay = min(max(self._outage_delay * 2, 0.1), 5.0)
+            log.warning("Redis is unavailable (%s); polling again in %.1f s", exc, self._outage_delay)
+            await asyncio.sleep(self._outage_delay)
+            return
+        if self._outage_delay:
+            log.warning("Redis is back; picking up jobs again")
+            self._outage_delay = 0.0
+
+    async def start_jobs(self, job_ids: list[bytes]) -> None:
+        try:
+            await super().start_jobs(job_ids)
+        except REDIS_UNAVAILABLE:
+            # arq (0.28) takes a slot (semaphore + counter) before the Redis calls that start a job and
+            # frees it when the job's task ends; the failed start made no task, so free the slot here or
+            # every outage would shrink the worker's concurrency by one.
+            self.job_counter -= 1
+            self.sem.release()
+            raise
 
 
 def create_worker(
@@ -25,7 +71,7 @@ def create_worker(
     burst: bool = False,
     handle_signals: bool = True,
     reconcile_every_seconds: int = 10,
-) -> Worker:
+) -> OutageProofWorker:
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["deps"] = await build_deps()
 
@@ -33,7 +79,7 @@ def create_worker(
         if "deps" in ctx:
             await close_deps(ctx["deps"])
 
-    return Worker(
+    return OutageProofWorker(
         functions=[func(run_job, name=RUN_JOB, max_tries=max_tries, timeout=job_timeout)],
         # Every worker runs the reconciler; unique=True lets only one of them do each pass.
         cron_jobs=[

@@ -9,6 +9,7 @@ from db.tables import Job, utcnow
 from jobs.bus import publish
 from jobs.events import event_from_job
 from jobs.kinds import PIPELINES
+from resolvers.availability import database_errors
 from resolvers.context import Context
 from resolvers.errors import NotFound, UserError
 from resolvers.views import JobView, job_view
@@ -23,9 +24,10 @@ def stage_names(kind: str) -> tuple[str, ...]:
 
 async def views(ctx: Context, jobs: list[Job]) -> list[JobView]:
     ids = [j.id for j in jobs]
-    async with ctx.services.sessions() as session:
-        stages = await repo.get_stages(session, ids)
-        artifacts = await repo.get_artifacts(session, ids)
+    with database_errors():
+        async with ctx.services.sessions() as session:
+            stages = await repo.get_stages(session, ids)
+            artifacts = await repo.get_artifacts(session, ids)
     storage = ctx.services.storage
     return [
         job_view(
@@ -36,8 +38,9 @@ async def views(ctx: Context, jobs: list[Job]) -> list[JobView]:
 
 
 async def load_job(ctx: Context, job_id: str) -> Job:
-    async with ctx.services.sessions() as session:
-        job = await repo.get_job(session, job_id, user_id=ctx.user_id)
+    with database_errors():  # queries, cancel, retry and subscriptions all read through here
+        async with ctx.services.sessions() as session:
+            job = await repo.get_job(session, job_id, user_id=ctx.user_id)
     if job is None:
         raise NotFound("job", job_id)
     return job
@@ -60,10 +63,11 @@ async def list_jobs(
     limit = first if first is not None else 20
     if not 0 < limit <= MAX_PAGE:
         raise UserError("INVALID_PAGE_SIZE", f"first must be between 1 and {MAX_PAGE}", "first")
-    async with ctx.services.sessions() as session:
-        rows = await repo.list_jobs(
-            session, user_id=ctx.user_id, limit=limit + 1, before_id=after, status=status, kind=kind
-        )
+    with database_errors():
+        async with ctx.services.sessions() as session:
+            rows = await repo.list_jobs(
+                session, user_id=ctx.user_id, limit=limit + 1, before_id=after, status=status, kind=kind
+            )
     page = rows[:limit]
     return Page(
         items=await views(ctx, page), has_next=len(rows) > limit, end_cursor=page[-1].id if page else None

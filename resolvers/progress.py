@@ -10,6 +10,7 @@ from datetime import datetime
 from db import repo
 from jobs.bus import RESYNC, Subscriber
 from jobs.events import ProgressEvent, event_from_job
+from resolvers.availability import database_errors
 from resolvers.context import Context
 from resolvers.jobs import load_job, stage_names
 
@@ -54,8 +55,9 @@ async def job_updates(ctx: Context) -> AsyncIterator[ProgressEvent]:
             if isinstance(item, ProgressEvent):
                 events = [item]
             else:
-                async with services.sessions() as session:
-                    changed = await repo.jobs_updated_since(session, user_id=ctx.user_id, since=since)
+                with database_errors():
+                    async with services.sessions() as session:
+                        changed = await repo.jobs_updated_since(session, user_id=ctx.user_id, since=since)
                 events = [event_from_job(j, stage_names(j.kind)) for j in changed]
             for event in events:
                 if event.seq > seen.get(event.job_id, -1):

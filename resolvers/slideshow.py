@@ -12,6 +12,7 @@ from media.errors import MediaError
 from media.fetch import check_url
 from resolvers.context import Context
 from resolvers.errors import UserError
+from resolvers.idempotency import check_key
 from resolvers.submit import submit
 from resolvers.uploads import Upload, safe_name, store_upload
 from resolvers.views import JobView
@@ -35,6 +36,7 @@ class SlideshowRequest:
     seconds_per_image: float = 4.0
     transition_seconds: float = 0.5
     preview: bool = False
+    idempotency_key: str | None = None
 
 
 def _url(value: str, field_name: str) -> InputRef:
@@ -76,6 +78,7 @@ def validate(ctx: Context, req: SlideshowRequest) -> tuple[int, int]:
         )
     _one_source(req.audio_url, req.audio, "audio")
     _one_source(req.overlay_url, req.overlay, "overlay")
+    check_key(req.idempotency_key)
     return SIZE_PRESETS[req.size]
 
 
@@ -87,11 +90,14 @@ async def create_slideshow(ctx: Context, req: SlideshowRequest) -> JobView:
 
     job_id = new_id()
     storage, limits = ctx.services.storage, ctx.services.limits
+    stored: dict[str, str] = {}  # storage key -> sha256 of the content
 
     async def keep(upload: Upload, name: str, field_name: str) -> InputRef:
         filename = safe_name(upload.filename, name)
         key = f"jobs/{job_id}/uploads/{name}-{filename}"
-        await store_upload(storage, upload, key, max_bytes=limits.max_upload_bytes, field=field_name)
+        stored[key] = await store_upload(
+            storage, upload, key, max_bytes=limits.max_upload_bytes, field=field_name
+        )
         return InputRef(upload_key=key, filename=upload.filename)
 
     try:
@@ -118,4 +124,4 @@ async def create_slideshow(ctx: Context, req: SlideshowRequest) -> JobView:
         crf=limits.render_crf,
         preview=req.preview,
     )
-    return await submit(ctx, job_id, SLIDESHOW, params)
+    return await submit(ctx, job_id, SLIDESHOW, params, idempotency_key=req.idempotency_key, uploads=stored)

@@ -22,6 +22,7 @@ from media.fetch import MediaKind, check_url
 from media.sources import Reference, references, rewrite
 from resolvers.context import Context
 from resolvers.errors import UserError
+from resolvers.idempotency import check_key
 from resolvers.submit import submit
 from resolvers.uploads import Upload, safe_name, store_upload
 from resolvers.views import JobView
@@ -35,9 +36,11 @@ class TimelineRequest:
     timeline: Any  # decoded JSON, or a JSON string
     files: Sequence[Upload] = ()
     preview: bool = False
+    idempotency_key: str | None = None
 
 
 async def render_timeline(ctx: Context, req: TimelineRequest) -> JobView:
+    check_key(req.idempotency_key)
     data = _decode(req.timeline)
     refs = references(data)
     names: dict[str, str] = {}  # file reference -> source name
@@ -76,13 +79,16 @@ async def render_timeline(ctx: Context, req: TimelineRequest) -> JobView:
 
     job_id = new_id()
     uploads: dict[int, InputRef] = {}
+    stored: dict[str, str] = {}  # storage key -> sha256 of the content
     storage = ctx.services.storage
     try:
         for index in sorted(used):
             upload = req.files[index]
             key = f"jobs/{job_id}/uploads/{index:02d}-{safe_name(upload.filename, 'file')}"
             max_bytes = ctx.services.limits.max_upload_bytes
-            await store_upload(storage, upload, key, max_bytes=max_bytes, field=f"files[{index}]")
+            stored[key] = await store_upload(
+                storage, upload, key, max_bytes=max_bytes, field=f"files[{index}]"
+            )
             uploads[index] = InputRef(upload_key=key, filename=upload.filename)
     except BaseException:
         await storage.delete_prefix(f"jobs/{job_id}/")  # nothing half-stored survives a refusal
@@ -98,7 +104,7 @@ async def render_timeline(ctx: Context, req: TimelineRequest) -> JobView:
         for value, name in names.items()
     }
     params = TimelineParams(template=template, sources=sources, preview=req.preview)
-    return await submit(ctx, job_id, TIMELINE, params)
+    return await submit(ctx, job_id, TIMELINE, params, idempotency_key=req.idempotency_key, uploads=stored)
 
 
 def _decode(value: Any) -> dict[str, Any]:

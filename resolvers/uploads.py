@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tempfile
 from pathlib import Path
@@ -26,11 +27,15 @@ def safe_name(name: str | None, fallback: str) -> str:
     return cleaned or fallback
 
 
-async def store_upload(storage: Storage, upload: Upload, key: str, *, max_bytes: int, field: str) -> int:
+async def store_upload(storage: Storage, upload: Upload, key: str, *, max_bytes: int, field: str) -> str:
+    """Store the upload at `key`; returns the sha256 of its content (idempotency keys compare requests by
+    it, since the key holds the request's own job id)."""
+    digest = hashlib.sha256()
     with tempfile.NamedTemporaryFile(prefix="clipforge-upload-") as tmp:
         size = 0
         while chunk := await upload.read(CHUNK):
             size += len(chunk)
+            digest.update(chunk)
             if size > max_bytes:
                 raise UserError(
                     "UPLOAD_TOO_LARGE", f"{field} is larger than the limit of {max_bytes} bytes", field
@@ -39,4 +44,5 @@ async def store_upload(storage: Storage, upload: Upload, key: str, *, max_bytes:
         if size == 0:
             raise UserError("EMPTY_FILE", f"{field} is empty", field)
         tmp.flush()
-        return await storage.put_file(key, Path(tmp.name), "application/octet-stream")
+        await storage.put_file(key, Path(tmp.name), "application/octet-stream")
+    return digest.hexdigest()

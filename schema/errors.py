@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 from graphql import GraphQLError
 
+from resolvers.availability import Unavailable
 from resolvers.errors import UserError
 
 
@@ -33,15 +34,27 @@ class NotFound(Problem):
     pass
 
 
+@strawberry.type(description="Something the API depends on (its database) is unreachable; try again shortly.")
+class ServiceUnavailable(Problem):
+    pass
+
+
 def invalid(err: UserError) -> InvalidInput:
     problems = [FieldProblem(path=path, message=message) for path, message in err.problems]
     return InvalidInput(code=err.code, message=err.message, field=err.field, problems=problems)
 
 
-def problem(err: UserError) -> InvalidInput | NotFound:
+def create_problem(err: UserError) -> InvalidInput | ServiceUnavailable:
+    """For create mutations: the client's input was refused, or the service could not take it now."""
+    if isinstance(err, Unavailable):
+        return ServiceUnavailable(code=err.code, message=err.message)
+    return invalid(err)
+
+
+def problem(err: UserError) -> InvalidInput | NotFound | ServiceUnavailable:
     if err.code == "NOT_FOUND":
         return NotFound(code=err.code, message=err.message)
-    return invalid(err)
+    return create_problem(err)
 
 
 def graphql_error(err: UserError) -> GraphQLError:

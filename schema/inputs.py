@@ -7,6 +7,10 @@ from strawberry.file_uploads import Upload
 from strawberry.scalars import JSON
 
 PREVIEW = "Render a quick preview: half the size, x264's fastest preset."
+IDEMPOTENCY_KEY = (
+    "Send the same key (e.g. a UUID) again to safely retry this create: the same key with the same input "
+    "returns the job the first request made; with a different input it is IDEMPOTENCY_KEY_REUSED."
+)
 
 
 @strawberry.input
@@ -23,6 +27,7 @@ class SlideshowInput:
     seconds_per_image: float = 4.0
     transition_seconds: float = 0.5
     preview: bool = strawberry.field(default=False, description=PREVIEW)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
 @strawberry.input(description="A declarative timeline to render; see the README for its fields.")
@@ -35,3 +40,4 @@ class TimelineInput:
         default=None, description="Uploads (GraphQL multipart request spec) the timeline refers to."
     )
     preview: bool = strawberry.field(default=False, description=PREVIEW)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)

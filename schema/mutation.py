@@ -6,19 +6,20 @@ from typing import Annotated, cast
 import strawberry
 
 from resolvers import jobs as job_resolvers
+from resolvers import retry
 from resolvers.context import Context
 from resolvers.errors import UserError
 from resolvers.slideshow import SlideshowRequest, create_slideshow
 from resolvers.timeline import TimelineRequest, render_timeline
 from resolvers.uploads import Upload
-from schema.errors import InvalidInput, NotFound, invalid, problem
+from schema.errors import InvalidInput, NotFound, ServiceUnavailable, create_problem, problem
 from schema.inputs import SlideshowInput, TimelineInput
 from schema.types import Job
 
 Info = strawberry.Info[Context, None]
 
-CreateJobResult = Annotated[Job | InvalidInput, strawberry.union("CreateJobResult")]
-JobResult = Annotated[Job | InvalidInput | NotFound, strawberry.union("JobResult")]
+CreateJobResult = Annotated[Job | InvalidInput | ServiceUnavailable, strawberry.union("CreateJobResult")]
+JobResult = Annotated[Job | InvalidInput | NotFound | ServiceUnavailable, strawberry.union("JobResult")]
 
 
 @strawberry.type
@@ -37,11 +38,12 @@ class Mutation:
             seconds_per_image=input.seconds_per_image,
             transition_seconds=input.transition_seconds,
             preview=input.preview,
+            idempotency_key=input.idempotency_key,
         )
         try:
             return Job.from_view(await create_slideshow(info.context, request))
         except UserError as err:
-            return invalid(err)
+            return create_problem(err)
 
     @strawberry.mutation(
         description="Render a declarative timeline (tracks of clips, transitions, text, captions, audio)."
@@ -51,15 +53,26 @@ class Mutation:
             timeline=input.timeline,
             files=cast(Sequence[Upload], input.files or []),
             preview=input.preview,
+            idempotency_key=input.idempotency_key,
         )
         try:
             return Job.from_view(await render_timeline(info.context, request))
         except UserError as err:
-            return invalid(err)
+            return create_problem(err)
 
     @strawberry.mutation(description="Stop a queued or running job; it ends CANCELLED.")
     async def cancel_job(self, info: Info, id: strawberry.ID) -> JobResult:
         try:
             return Job.from_view(await job_resolvers.cancel_job(info.context, str(id)))
+        except UserError as err:
+            return problem(err)
+
+    @strawberry.mutation(
+        description="Run a FAILED or CANCELLED job again from its last finished stage (finished stages "
+        "are not redone); it goes back to QUEUED."
+    )
+    async def retry_job(self, info: Info, id: strawberry.ID) -> JobResult:
+        try:
+            return Job.from_view(await retry.retry_job(info.context, str(id)))
         except UserError as err:
             return problem(err)

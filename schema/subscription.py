@@ -29,5 +29,8 @@ class Subscription:
 
     @strawberry.subscription(description="Changes to all of your jobs (for dashboards).")
     async def job_updates(self, info: Info) -> AsyncGenerator[ProgressEvent, None]:
-        async for event in progress.job_updates(info.context):
-            yield ProgressEvent.from_view(event)
+        try:
+            async for event in progress.job_updates(info.context):
+                yield ProgressEvent.from_view(event)
+        except UserError as err:  # SERVICE_UNAVAILABLE: the client resubscribes later
+            raise graphql_error(err) from None

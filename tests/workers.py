@@ -35,7 +35,7 @@ def worker_env(settings: Settings, **extra: str) -> dict[str, str]:
 
 @contextlib.asynccontextmanager
 async def worker_processes(
-    settings: Settings, count: int, log_dir: Path
+    settings: Settings, count: int, log_dir: Path, **extra_env: str
 ) -> AsyncIterator[list[asyncio.subprocess.Process]]:
     procs = []
     for i in range(count):
@@ -46,7 +46,7 @@ async def worker_processes(
                     "-m",
                     "clipforge",
                     "worker",
-                    env=worker_env(settings),
+                    env=worker_env(settings, **extra_env),
                     stdout=log,
                     stderr=log,
                 )
