@@ -9,7 +9,7 @@ the video lasts the narrations plus one transition.
 from dataclasses import dataclass
 from pathlib import Path
 
-from media.providers.script import Speech
+from media.providers.script import Speech, Theme
 from media.timeline import (
     CaptionsClip,
     ImageClip,
@@ -25,6 +25,13 @@ from media.timeline import (
 )
 
 TRANSITION_SECONDS = 0.5
+# visualStyle -> the colours visuals are drawn in.
+THEMES: dict[str, Theme] = {
+    "dark": Theme(),
+    "light": Theme(background="#f8fafc", foreground="#0f172a", accent="#0369a1", muted="#475569"),
+    "warm": Theme(background="#1c1917", foreground="#fafaf9", accent="#f59e0b", muted="#a8a29e"),
+    "ocean": Theme(background="#082f49", foreground="#f0f9ff", accent="#2dd4bf", muted="#7dd3fc"),
+}
 
 
 @dataclass(frozen=True)
