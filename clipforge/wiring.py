@@ -19,6 +19,10 @@ from jobs.bus import ProgressHub
 from jobs.deps import Deps, WorkerTools
 from media.checks import Limits as TimelineLimits
 from media.fetch import FetchLimits
+from media.providers.painters import make_painter
+from media.providers.voice_espeak import check_voice
+from media.providers.voices import make_voice
+from media.providers.writers import make_writer
 from media.storage_local import LocalStorage
 from resolvers.context import Limits, Services
 
@@ -90,6 +94,8 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
             render_preset=settings.render_preset,
             render_crf=settings.render_crf,
             timeline=timeline_limits(settings),
+            max_source_chars=settings.max_source_chars,
+            check_voice=check_voice if settings.tts_provider == "offline" else None,
         ),
     )
 
@@ -118,6 +124,21 @@ class WorkerResources:
             render_cpu_limit_seconds=s.render_cpu_limit_seconds,
             work_root=s.work_root,
             timeline_limits=timeline_limits(s),
+            writer=make_writer(
+                s.llm_provider,
+                http=http,
+                openai_api_key=s.openai_api_key,
+                anthropic_api_key=s.anthropic_api_key,
+                gemini_api_key=s.gemini_api_key,
+            ),
+            voice=make_voice(
+                s.tts_provider,
+                http=http,
+                openai_api_key=s.openai_api_key,
+                elevenlabs_api_key=s.elevenlabs_api_key,
+            ),
+            painter=make_painter(s.image_provider, http=http, openai_key=s.openai_api_key),
+            caption_font=s.caption_font,
         )
         return Deps(
             sessions=session_factory(engine),

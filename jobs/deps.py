@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -12,6 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from media.checks import Limits
 from media.child import DEFAULT_MEMORY_LIMIT_MB
 from media.fetch import FetchLimits
+from media.providers.paint_placeholder import PlaceholderPainter
+from media.providers.painters import make_painter
+from media.providers.script import Painter, ScriptWriter, Voice
+from media.providers.voice_espeak import EspeakVoice
+from media.providers.writer_offline import OfflineWriter
 from media.storage import Storage
 
 
@@ -25,6 +30,12 @@ class WorkerTools:
     timeline_limits: Limits = Limits()
     render_memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB
     render_cpu_limit_seconds: float | None = None  # None: derived from the timeout (media.child)
+    # The explainer's providers; the offline ones unless the settings choose cloud ones (clipforge.wiring).
+    writer: ScriptWriter = field(default_factory=OfflineWriter)
+    voice: Voice = field(default_factory=EspeakVoice)
+    painter: Painter = field(default_factory=lambda: make_painter("offline", http=None, openai_key=None))
+    placeholder: Painter = field(default_factory=PlaceholderPainter)
+    caption_font: Path | None = None
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +25,8 @@ class Limits:
     resync_seconds: float = 15.0  # a quiet subscription re-reads the row this often
     timeline: TimelineLimits = TimelineLimits()
     max_source_chars: int = 20_000  # an explainer's source text
-    voices: frozenset[str] | None = None  # the configured voice provider's voices; None: it decides
+    # Raises MediaError for a voice/language the configured voice cannot speak; None: it decides when it runs.
+    check_voice: Callable[[str | None, str], None] | None = None
 
 
 @dataclass(frozen=True)

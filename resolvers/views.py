@@ -20,6 +20,7 @@ class StageView:
     started_at: datetime | None
     finished_at: datetime | None
     error: str | None
+    warnings: list[str]  # what went wrong without failing the stage (e.g. a visual drawn as a placeholder)
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class JobView:
     artifacts: list[ArtifactView]
     video_url: str | None
     thumbnail_url: str | None
+    subtitles_url: str | None  # WebVTT; the SRT is among the artifacts
     error_code: str | None
     error_message: str | None
     created_at: datetime
@@ -75,6 +77,7 @@ def job_view(job: Job, stages: list[Stage], artifacts: list[Artifact], storage: 
                 started_at=_opt(s.started_at),
                 finished_at=_opt(s.finished_at),
                 error=s.error,
+                warnings=[str(w) for w in (s.output or {}).get("warnings", [])],
             )
             for s in sorted(stages, key=lambda s: s.position)
         ],
@@ -86,6 +89,9 @@ def job_view(job: Job, stages: list[Stage], artifacts: list[Artifact], storage: 
         ],
         video_url=storage.url(job.video_key) if job.video_key else None,
         thumbnail_url=storage.url(job.thumbnail_key) if job.thumbnail_key else None,
+        subtitles_url=next(
+            (storage.url(a.key) for a in artifacts if a.kind == "subtitles" and a.key.endswith(".vtt")), None
+        ),
         error_code=job.error_code,
         error_message=job.error_message,
         created_at=aware(job.created_at),

@@ -41,3 +41,18 @@ class TimelineInput:
     )
     preview: bool = strawberry.field(default=False, description=PREVIEW)
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+
+
+@strawberry.input(description="Text → a narrated, captioned explainer video.")
+class ExplainerInput:
+    source_text: str = strawberry.field(
+        description="Plain text or Markdown; code fences, $math$ and steps help."
+    )
+    title: str | None = None
+    size: str = strawberry.field(default="1080x1920", description="1080x1920, 1920x1080 or 1080x1080")
+    voice: str | None = strawberry.field(default=None, description="A voice from the voices query.")
+    language: str = strawberry.field(default="en", description="BCP 47, e.g. en, de, pt-BR")
+    visual_style: str = strawberry.field(default="dark", description="dark, light, warm or ocean")
+    max_scenes: int = 8
+    preview: bool = strawberry.field(default=False, description=PREVIEW)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)

@@ -9,11 +9,12 @@ from resolvers import jobs as job_resolvers
 from resolvers import retry
 from resolvers.context import Context
 from resolvers.errors import UserError
+from resolvers.explainer import ExplainerRequest, create_explainer
 from resolvers.slideshow import SlideshowRequest, create_slideshow
 from resolvers.timeline import TimelineRequest, render_timeline
 from resolvers.uploads import Upload
 from schema.errors import InvalidInput, NotFound, ServiceUnavailable, create_problem, problem
-from schema.inputs import SlideshowInput, TimelineInput
+from schema.inputs import ExplainerInput, SlideshowInput, TimelineInput
 from schema.types import Job
 
 Info = strawberry.Info[Context, None]
@@ -57,6 +58,24 @@ class Mutation:
         )
         try:
             return Job.from_view(await render_timeline(info.context, request))
+        except UserError as err:
+            return create_problem(err)
+
+    @strawberry.mutation(description="Text → a narrated, captioned video: script, voices, visuals, render.")
+    async def create_explainer(self, info: Info, input: ExplainerInput) -> CreateJobResult:
+        request = ExplainerRequest(
+            source_text=input.source_text,
+            title=input.title,
+            size=input.size,
+            voice=input.voice,
+            language=input.language,
+            visual_style=input.visual_style,
+            max_scenes=input.max_scenes,
+            preview=input.preview,
+            idempotency_key=input.idempotency_key,
+        )
+        try:
+            return Job.from_view(await create_explainer(info.context, request))
         except UserError as err:
             return create_problem(err)
 

@@ -38,6 +38,9 @@ class JobStage:
     started_at: datetime | None
     finished_at: datetime | None
     error: str | None
+    warnings: list[str] = strawberry.field(
+        description="Problems the stage worked around, e.g. a visual replaced by a placeholder."
+    )
 
     @classmethod
     def from_view(cls, v: StageView) -> JobStage:
@@ -49,6 +52,7 @@ class JobStage:
             started_at=v.started_at,
             finished_at=v.finished_at,
             error=v.error,
+            warnings=v.warnings,
         )
 
 
@@ -106,7 +110,7 @@ class Job:
             artifacts=[Artifact.from_view(a) for a in v.artifacts],
             video_url=v.video_url,
             thumbnail_url=v.thumbnail_url,
-            subtitles_url=None,
+            subtitles_url=v.subtitles_url,
             cost_usd=0.0,
             credits_charged=0,
             error=JobFailure(code=v.error_code, message=v.error_message or "") if v.error_code else None,
