@@ -13,7 +13,7 @@ import re
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
 
@@ -105,8 +105,8 @@ def address_allowed(address: IPAddress, *, allow_private: bool = False) -> bool:
 async def resolve_checked(host: str, port: int, *, allow_private: bool = False) -> list[IPAddress]:
     """Resolve `host` and refuse it unless every address it resolves to is allowed.
 
-    Returns the checked addresses. This is the seam for DNS-rebinding protection: httpx resolves the name
-    again when it connects, so a transport that connects to one of these addresses closes the gap.
+    Returns the checked addresses; the download connects to one of them (`_pinned`), never looking the
+    name up again.
     """
     if _is_ip(host):
         addresses: list[IPAddress] = [ipaddress.ip_address(host)]
@@ -153,12 +153,18 @@ async def _follow(
     headers = {"Accept-Encoding": "identity"}
     for _ in range(limits.max_redirects + 1):
         host = url.raw_host.decode("ascii")
-        await resolve_checked(
+        addresses = await resolve_checked(
             host, url.port or (443 if url.scheme == "https" else 80), allow_private=limits.allow_private
         )
+        pinned, extensions = _pinned(url, addresses[0])
         try:
             async with client.stream(
-                "GET", url, headers=headers, timeout=timeout, follow_redirects=False
+                "GET",
+                pinned,
+                headers={**headers, "Host": url.netloc.decode("ascii")},
+                extensions=extensions,
+                timeout=timeout,
+                follow_redirects=False,
             ) as response:
                 if response.has_redirect_location:
                     url = _redirect_target(url, response.headers["location"])
@@ -181,6 +187,16 @@ async def _follow(
                 "FETCH_FAILED", f"the download from {host} failed ({type(exc).__name__})"
             ) from None
     raise MediaError("TOO_MANY_REDIRECTS", f"the URL redirected more than {limits.max_redirects} times")
+
+
+def _pinned(url: httpx.URL, address: IPAddress) -> tuple[httpx.URL, dict[str, Any]]:
+    """The URL with its host replaced by the address we checked, so the connection goes exactly there: a
+    second DNS lookup by the client could be answered differently (DNS rebinding). The Host header keeps the
+    name for the server; for https the TLS handshake (SNI and the certificate check) keeps it too."""
+    extensions: dict[str, Any] = {}
+    if url.scheme == "https" and not _is_ip(url.host):
+        extensions["sni_hostname"] = url.host
+    return url.copy_with(host=str(address)), extensions
 
 
 def _redirect_target(current: httpx.URL, location: str) -> httpx.URL:

@@ -72,6 +72,7 @@ class Served:
     jpeg: bytes
     wav: bytes
     requests: list[str] = field(default_factory=list)
+    hosts: list[str] = field(default_factory=list)  # the Host header of each request
     endless_sent: int = 0
     endless_done: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -92,6 +93,7 @@ class Handler(BaseHTTPRequestHandler):
         served = self.server.served
         with served.lock:
             served.requests.append(self.path)
+            served.hosts.append(self.headers.get("Host", ""))
         # The client hangs up on purpose in the limit and deadline tests.
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             self.route(served, self.path)
@@ -441,6 +443,33 @@ async def test_redirect_to_a_name_is_resolved_and_checked_on_that_hop(
     await expect_error("URL_NOT_ALLOWED", client, url, tmp_path / "x", IMAGE, LOCAL)
     assert fake_dns == ["metadata.example"]
     assert wire.seen == [url]
+
+
+async def test_the_connection_goes_to_the_checked_address_so_a_rebinding_dns_cannot_redirect_it(
+    base: str,
+    served: Served,
+    monkeypatch: pytest.MonkeyPatch,
+    tripwire: tuple[httpx.AsyncClient, Tripwire],
+    tmp_path: Path,
+) -> None:
+    # The first answer passes the check; any later lookup would get the metadata address. A client that
+    # resolved the name again when connecting would be sent there (and the tripwire would fail the test).
+    loop = asyncio.get_running_loop()
+    real, answers = loop.getaddrinfo, iter(["127.0.0.1"])
+
+    async def getaddrinfo(host: Any, port: Any, **kwargs: Any) -> Any:
+        if host != "rebind.example":
+            return await real(host, port, **kwargs)
+        address = next(answers, "169.254.169.254")
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(loop, "getaddrinfo", getaddrinfo)
+    client, wire = tripwire
+    port = httpx.URL(base).port
+    fetched = await fetch_to_file(client, f"http://rebind.example:{port}/photo", tmp_path / "p", IMAGE, LOCAL)
+    assert fetched.kind == "image" and fetched.url == f"http://rebind.example:{port}/photo"
+    assert wire.seen == [f"http://127.0.0.1:{port}/photo"]
+    assert served.hosts[-1] == f"rebind.example:{port}"  # the server still sees the name it was asked for
 
 
 async def test_redirect_to_a_file_url_is_refused(
