@@ -36,6 +36,7 @@ bench: install
 	$(BIN)/python -c 'import moviepy, imageio_ffmpeg, skimage, psutil' 2>/dev/null \
 		|| $(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/render.py $(BENCH_ARGS)
+	$(BIN)/python bench/explainer.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

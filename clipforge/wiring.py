@@ -20,7 +20,7 @@ from jobs.deps import Deps, WorkerTools
 from media.checks import Limits as TimelineLimits
 from media.fetch import FetchLimits
 from media.providers.painters import make_painter
-from media.providers.voice_espeak import check_voice
+from media.providers.voice_espeak import check_voice, list_voices
 from media.providers.voices import make_voice
 from media.providers.writers import make_writer
 from media.storage_local import LocalStorage
@@ -96,6 +96,7 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
             timeline=timeline_limits(settings),
             max_source_chars=settings.max_source_chars,
             check_voice=check_voice if settings.tts_provider == "offline" else None,
+            list_voices=list_voices if settings.tts_provider == "offline" else None,
         ),
     )
 

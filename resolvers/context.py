@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jobs.bus import ProgressHub
 from media.checks import Limits as TimelineLimits
+from media.providers.espeak_lib import VoiceInfo
 from media.storage import Storage
 
 
@@ -27,6 +28,7 @@ class Limits:
     max_source_chars: int = 20_000  # an explainer's source text
     # Raises MediaError for a voice/language the configured voice cannot speak; None: it decides when it runs.
     check_voice: Callable[[str | None, str], None] | None = None
+    list_voices: Callable[[], Sequence[VoiceInfo]] | None = None  # for the voices query; None: not listable
 
 
 @dataclass(frozen=True)

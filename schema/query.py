@@ -3,6 +3,7 @@ from __future__ import annotations
 import strawberry
 
 from resolvers import jobs as job_resolvers
+from resolvers import reference
 from resolvers.context import Context
 from resolvers.errors import UserError
 from schema.errors import graphql_error
@@ -19,7 +20,34 @@ async def fetch_job(info: strawberry.Info, job_id: str) -> Job | None:
 
 
 @strawberry.type
+class Voice:
+    name: str = strawberry.field(description="What createExplainer's `voice` takes.")
+    label: str
+    languages: list[str] = strawberry.field(description="Language tags it speaks, best first.")
+
+
+@strawberry.type
+class VisualStyle:
+    name: str
+    background: str
+    foreground: str
+    accent: str
+
+
+@strawberry.type
 class Query:
+    @strawberry.field(description="Output sizes the create mutations take.")
+    def resolutions(self) -> list[str]:
+        return reference.resolutions()
+
+    @strawberry.field(description="Explainer visual styles (createExplainer's visualStyle).")
+    def styles(self) -> list[VisualStyle]:
+        return [VisualStyle(**vars(s)) for s in reference.styles()]
+
+    @strawberry.field(description="Voices of the configured text-to-speech, optionally for one language.")
+    def voices(self, info: Info, language: str | None = None) -> list[Voice]:
+        return [Voice(**vars(v)) for v in reference.voices(info.context, language)]
+
     @strawberry.field(description="One of your jobs. An unknown id (or another user's) is NOT_FOUND.")
     async def job(self, info: Info, id: strawberry.ID) -> Job | None:
         return await fetch_job(info, str(id))

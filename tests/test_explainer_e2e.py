@@ -154,3 +154,18 @@ async def test_a_formula_that_cannot_be_drawn_becomes_a_marked_placeholder_and_t
     warnings = [w for s in job["stages"] for w in s["warnings"]]
     assert len(warnings) == 1 and "FORMULA_INVALID" in warnings[0], warnings
     assert job["videoUrl"]
+
+
+async def test_reference_data_lists_the_sizes_styles_and_voices_create_explainer_takes(
+    service: Service,
+) -> None:
+    query = '{ resolutions styles { name } voices(language: "de") { name languages } all: voices { name } }'
+    body = await service.gql(query)
+    data = body["data"]
+    assert "1920x1080" in data["resolutions"]
+    assert {s["name"] for s in data["styles"]} == {"dark", "light", "warm", "ocean"}
+    assert data["voices"] and all(any(t.startswith("de") for t in v["languages"]) for v in data["voices"])
+    assert len(data["all"]) > 100
+    german = data["voices"][0]["name"]
+    created = await create(service, sourceText="Guten Tag. Das ist ein kurzer Text.", voice=german)
+    assert created["__typename"] == "Job", created
