@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     max_download_bytes: int = 50 * 1024 * 1024
     download_timeout_seconds: float = 30.0
     max_upload_bytes: int = 50 * 1024 * 1024
+    # Any request body, all its uploads together; the default fits a full slideshow of uploads.
+    max_request_bytes: int = 1100 * 1024 * 1024
     render_timeout_seconds: float = 1800.0
     # Kernel limits on each render process (media/child.py): address space in MiB (0: none) and CPU time
     # (unset: render_timeout_seconds x the cores it may use, so only a render gone astray reaches it).

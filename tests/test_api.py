@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 from redis.asyncio import Redis
 
@@ -157,3 +160,22 @@ async def test_an_upload_over_the_limit_is_refused_and_nothing_is_kept(service: 
     result = body["data"]["createSlideshow"]
     assert (result["code"], result["field"]) == ("UPLOAD_TOO_LARGE", "images[0]")
     assert not list((small.storage_root / "jobs").glob("*/uploads/*"))
+
+
+async def test_a_request_body_over_the_cap_is_refused_before_it_is_parsed(service: Service) -> None:
+    from tests.service import running_service
+
+    capped = service.settings.model_copy(update={"max_request_bytes": 10_000, "port": free_port()})
+    async with running_service(capped) as svc:
+        declared = await svc.http.post(f"{svc.url}/graphql", content=b"x" * 20_000)
+        assert declared.status_code == 413 and declared.json()["error"] == "REQUEST_TOO_LARGE"
+
+        async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it arrives
+            for _ in range(200):
+                yield b"y" * 1000
+
+        with contextlib.suppress(httpx.HTTPError):
+            streamed = await svc.http.post(f"{svc.url}/graphql", content=chunks())
+            assert streamed.status_code >= 400
+        fine = await svc.gql("{ resolutions }")
+        assert fine["data"]["resolutions"]
