@@ -25,6 +25,7 @@ from jobs.outputs import (
 from jobs.stage import Pipeline, StageCall, StageSpec
 from media.errors import MediaError
 from media.explainer import THEMES, ExplainerLook, explainer_timeline
+from media.fonts import missing_glyphs, resolve
 from media.providers.script import Scene, Script, Speech, WordTiming
 from media.subtitles import cues, to_srt, to_webvtt
 from media.timeline import Timeline
@@ -184,6 +185,14 @@ def _timeline_for(
 async def write_captions(call: StageCall) -> CaptionsOutput:
     params = _params(call)
     assets = call.output("assets", AssetsOutput)
+    font = resolve(call.tools.caption_font, False)
+    missing = missing_glyphs(font, " ".join(w.text for s in assets.scenes for w in s.words))
+    if missing:
+        raise MediaError(
+            "MISSING_GLYPHS",
+            f"the captions need characters the font {font.name} has no glyphs for: {missing!r}; set "
+            "CLIPFORGE_CAPTION_FONT to a font that has them (e.g. Noto Sans CJK for Chinese or Japanese)",
+        )
     keys = [k for s in assets.scenes for k in (s.narration_key, s.visual_key)]
     # The cues depend on words, times and caption geometry only, so stored keys stand in for the files.
     timeline = _timeline_for(params, assets, {k: Path(k) for k in keys}, call.tools.caption_font)

@@ -169,3 +169,15 @@ async def test_reference_data_lists_the_sizes_styles_and_voices_create_explainer
     german = data["voices"][0]["name"]
     created = await create(service, sourceText="Guten Tag. Das ist ein kurzer Text.", voice=german)
     assert created["__typename"] == "Job", created
+
+
+async def test_captions_in_a_script_the_font_lacks_fail_the_job_naming_the_missing_characters(
+    service: Service,
+) -> None:
+    created = await create(service, sourceText="你好，世界。这是一个测试。", language="zh", maxScenes=1)
+    assert created["__typename"] == "Job", created
+    await service.drain_queue()
+    job = (await service.gql(DONE, {"id": created["id"]}))["data"]["job"]
+    assert job["status"] == "FAILED", job
+    assert job["error"]["code"] == "MISSING_GLYPHS" and "你" in job["error"]["message"], job["error"]
+    assert "CLIPFORGE_CAPTION_FONT" in job["error"]["message"]
