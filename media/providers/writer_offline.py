@@ -119,8 +119,11 @@ class _Reader:
         for sentence in rules.split_sentences(" ".join(lines)):
             narration = rules.spoken(sentence)
             title = rules.key_phrase(rules.ARROW.split(sentence)[0], 5)
-            if math := rules.INLINE_MATH.search(sentence):
-                self.push(Piece(narration, self.paragraph, sentence, "formula", title, math.group(1)))
+            # The longest formula in the sentence is the one worth a picture ("with ratio $h$ the cost is
+            # $h c + (1-h) m$" shows the second).
+            spans = [m.group(1) for m in rules.INLINE_MATH.finditer(sentence)]
+            if spans:
+                self.push(Piece(narration, self.paragraph, sentence, "formula", title, max(spans, key=len)))
             elif nodes := rules.chain_nodes(sentence):
                 edges = rules.diagram_edges(nodes)
                 self.push(Piece(narration, self.paragraph, sentence, "diagram", title, edges))

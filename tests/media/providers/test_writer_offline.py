@@ -238,3 +238,10 @@ async def test_a_text_longer_than_the_scenes_can_hold_still_gives_a_valid_script
     text = "This sentence keeps going for a while so the text grows long. " * 400  # ~25,000 characters
     script = await write(text, max_scenes=3)
     assert len(script.scenes) == 3 and all(len(scene.narration) <= 2000 for scene in script.scenes)
+
+
+async def test_a_sentence_with_several_formulas_shows_the_longest() -> None:
+    text = "With hit ratio $h$ the average cost is $h c_{hit} + (1-h) c_{miss}$ per request."
+    script = await OfflineWriter().write_script(text, title=None, max_scenes=3, language="en")
+    formulas = [s.content for s in script.scenes if s.visual == "formula"]
+    assert formulas == ["h c_{hit} + (1-h) c_{miss}"]
