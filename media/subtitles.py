@@ -5,7 +5,7 @@ a long pause), so a phrase on screen and a cue in the file start and end togethe
 from dataclasses import dataclass
 
 from media.schedule import place, resting_box
-from media.text import Phrase, phrases
+from media.text import Phrase, join_words, phrases
 from media.timeline import CaptionsClip, Timeline
 
 SAFE_SIDE = 0.08  # share of the frame's width kept clear on each side of default-placed captions
@@ -45,7 +45,7 @@ def cues(timeline: Timeline) -> list[Cue]:
             start = p.start + phrase.start
             end = min(p.end, p.start + phrase.end)
             if end > start:
-                text = " ".join(w.text for w in words[phrase.first : phrase.last + 1])
+                text = join_words([w.text for w in words[phrase.first : phrase.last + 1]])
                 found.append(Cue(start, end, text))
     return sorted(found, key=lambda cue: cue.start)
 

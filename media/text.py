@@ -2,7 +2,9 @@
 once per phrase and highlighted word), then turned into YUV + alpha patches by the layers.
 
 Wrapping is by words on measured advance widths, so any script Pillow's FreeType can shape left to right
-works; glyph coverage is checked earlier (media.checks) so nothing here draws tofu.
+works; glyph coverage is checked earlier (media.checks) so nothing here draws tofu. Chinese and Japanese
+are written without spaces: between two such words (a voice times them a character at a time) no space is
+drawn, and a line may break between any two of them.
 """
 
 from dataclasses import dataclass
@@ -15,6 +17,33 @@ from media.frames import U8
 from media.timeline import TextStyle, Word
 
 RGBA = tuple[int, int, int, int]
+# Han ideographs, kana, CJK punctuation and full-width forms: scripts written without spaces between words.
+_UNSPACED = (
+    (0x3000, 0x30FF),
+    (0x3400, 0x4DBF),
+    (0x4E00, 0x9FFF),
+    (0xF900, 0xFAFF),
+    (0xFF00, 0xFFEF),
+    (0x20000, 0x3134F),
+)
+
+
+def _unspaced(ch: str) -> bool:
+    code = ord(ch)
+    return any(low <= code <= high for low, high in _UNSPACED)
+
+
+def spaced(before: str, after: str) -> bool:
+    """Whether a space separates two consecutive words when they are shown."""
+    return not (before and after and _unspaced(before[-1]) and _unspaced(after[0]))
+
+
+def join_words(words: list[str]) -> str:
+    """Words as shown: spaces between them, except within Chinese or Japanese text."""
+    shown = ""
+    for word in words:
+        shown += (" " if shown and spaced(shown, word) else "") + word
+    return shown
 
 
 def parse_colour(value: str) -> RGBA:
@@ -41,10 +70,11 @@ def wrap(words: list[str], font: ImageFont.FreeTypeFont, max_width: float) -> li
     width = 0.0
     for index, word in enumerate(words):
         advance = font.getlength(word)
-        if current and width + space + advance > max_width:
+        gap = space if current and spaced(words[current[-1]], word) else 0.0
+        if current and width + gap + advance > max_width:
             lines.append(current)
-            current, width = [], 0.0
-        width = advance if not current else width + space + advance
+            current, width, gap = [], 0.0, 0.0
+        width += gap + advance
         current.append(index)
     if current:
         lines.append(current)
@@ -63,16 +93,20 @@ def lay_out(text: str, style: TextStyle, size: int, max_width: float) -> Laid:
     ascent, descent = font.getmetrics()
     line_height = round((ascent + descent) * style.line_spacing)
     space = font.getlength(" ")
-    widths = [sum(font.getlength(words[i]) for i in line) + space * max(0, len(line) - 1) for line in lines]
+
+    def gap(line: list[int], k: int) -> float:
+        return space if k > 0 and spaced(words[line[k - 1]], words[line[k]]) else 0.0
+
+    widths = [sum(font.getlength(words[i]) + gap(line, k) for k, i in enumerate(line)) for line in lines]
     block_w = int(np.ceil(max(widths, default=0.0)))
     boxes: list[tuple[int, int, int, int]] = [(0, 0, 0, 0)] * len(words)
     for row, (line, line_w) in enumerate(zip(lines, widths, strict=True)):
-        offset = {"left": 0.0, "center": (block_w - line_w) / 2, "right": block_w - line_w}[style.align]
-        x = offset
-        for i in line:
+        x = {"left": 0.0, "center": (block_w - line_w) / 2, "right": block_w - line_w}[style.align]
+        for k, i in enumerate(line):
+            x += gap(line, k)
             advance = font.getlength(words[i])
             boxes[i] = (round(x), row * line_height, round(x + advance), row * line_height + ascent + descent)
-            x += advance + space
+            x += advance
     height = line_height * (len(lines) - 1) + ascent + descent
     return Laid(words, boxes, block_w, height)
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from media.fonts import default_font, load, missing_glyphs
 from media.layers import CaptionsLayer
-from media.text import lay_out, wrap
+from media.text import join_words, lay_out, wrap
 from media.timeline import CaptionsClip, TextStyle
 from tests.media.timeline_factory import H, W, mean, render, solid, timeline
 
@@ -105,3 +105,15 @@ def test_captions_highlight_the_word_being_spoken(tmp_path: Path) -> None:
     before, during = ink(frames[2]), ink(frames[7])
     assert abs(before[2] - before[0]) < 40  # white
     assert during[2] < during[0] - 80  # yellow: blue drops out
+
+
+def test_chinese_and_japanese_words_are_shown_without_spaces_and_latin_ones_with() -> None:
+    assert join_words(["你", "好", "，", "世", "界"]) == "你好，世界"
+    assert join_words(["こんにちは", "世界"]) == "こんにちは世界"
+    assert join_words(["Hello", "world", "世界"]) == "Hello world 世界"
+    assert join_words(["안녕하세요", "세계"]) == "안녕하세요 세계"  # Korean is written with spaces
+
+    laid = lay_out("你 好 世 界 and more", TextStyle(), 40, 10_000)
+    starts, ends = [b[0] for b in laid.boxes], [b[2] for b in laid.boxes]
+    assert starts[1:4] == ends[0:3]  # the four characters touch
+    assert starts[4] > ends[3] and starts[5] > ends[4]  # the English words keep their spaces
