@@ -13,15 +13,7 @@ from typing import cast
 
 from pydantic import BaseModel, Field
 
-from jobs.outputs import (
-    FinalizeOutput,
-    RenderOutput,
-    StoreOutput,
-    finalize,
-    render_timeline,
-    result,
-    store,
-)
+from jobs.outputs import FINISH, RenderOutput, render_timeline, result
 from jobs.stage import Pipeline, StageCall, StageSpec
 from media.errors import MediaError
 from media.explainer import THEMES, ExplainerLook, explainer_timeline
@@ -234,8 +226,7 @@ EXPLAINER = Pipeline(
         StageSpec("assets", make_assets, AssetsOutput, weight=4.0),
         StageSpec("captions", write_captions, CaptionsOutput, weight=0.2),
         StageSpec("render", render, RenderOutput, weight=6.0),
-        StageSpec("store", store, StoreOutput, weight=0.5),
-        StageSpec("finalize", finalize, FinalizeOutput, weight=0.1),
+        *FINISH,
     ),
     result=result,
 )

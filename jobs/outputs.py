@@ -9,7 +9,7 @@ from typing import cast
 
 from pydantic import BaseModel
 
-from jobs.stage import JobResult, StageCall
+from jobs.stage import JobResult, StageCall, StageSpec
 from media.child import render_in_child
 from media.preview import preview_of
 from media.sources import rewrite
@@ -99,6 +99,13 @@ async def finalize(call: StageCall) -> FinalizeOutput:
     # Uploads were copied into inputs/ by the fetch stage; the originals are no longer needed.
     removed = await call.tools.storage.delete_prefix(f"jobs/{call.job_id}/uploads/")
     return FinalizeOutput(removed_uploads=removed)
+
+
+# Every pipeline ends so, after its render stage.
+FINISH = (
+    StageSpec("store", store, StoreOutput, weight=0.5),
+    StageSpec("finalize", finalize, FinalizeOutput, weight=0.1),
+)
 
 
 def result(outputs: Mapping[str, BaseModel]) -> JobResult:

@@ -7,15 +7,7 @@ from typing import cast
 from pydantic import BaseModel, Field
 
 from jobs.inputs import InputRef, StoredInput, Wanted, fetch_inputs, local_copies
-from jobs.outputs import (
-    FinalizeOutput,
-    RenderOutput,
-    StoreOutput,
-    finalize,
-    render_timeline,
-    result,
-    store,
-)
+from jobs.outputs import FINISH, RenderOutput, render_timeline, result
 from jobs.stage import Pipeline, StageCall, StageSpec
 from media.fetch import MediaKind
 from media.slideshow import SlideshowSpec
@@ -95,8 +87,7 @@ SLIDESHOW = Pipeline(
     stages=(
         StageSpec("fetch", fetch, FetchOutput, weight=1.0),
         StageSpec("render", render, RenderOutput, weight=8.0),
-        StageSpec("store", store, StoreOutput, weight=0.5),
-        StageSpec("finalize", finalize, FinalizeOutput, weight=0.1),
+        *FINISH,
     ),
     result=result,
 )

@@ -13,15 +13,7 @@ from typing import cast
 from pydantic import BaseModel
 
 from jobs.inputs import InputRef, StoredInput, Wanted, fetch_inputs, local_copies
-from jobs.outputs import (
-    FinalizeOutput,
-    RenderOutput,
-    StoreOutput,
-    finalize,
-    render_timeline,
-    result,
-    store,
-)
+from jobs.outputs import FINISH, RenderOutput, render_timeline, result
 from jobs.stage import Pipeline, StageCall, StageSpec
 from media.checks import parse_timeline
 from media.fetch import MediaKind
@@ -72,8 +64,7 @@ TIMELINE = Pipeline(
     stages=(
         StageSpec("fetch", fetch, FetchOutput, weight=1.0),
         StageSpec("render", render, RenderOutput, weight=8.0),
-        StageSpec("store", store, StoreOutput, weight=0.5),
-        StageSpec("finalize", finalize, FinalizeOutput, weight=0.1),
+        *FINISH,
     ),
     result=result,
 )
