@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     tts_provider: str = "offline"  # offline | openai | elevenlabs
     image_provider: str = "offline"  # offline | openai (for `image` scenes; the others are always drawn here)
     openai_api_key: str = ""
+    # Any OpenAI-compatible endpoint (a gateway, a proxy, a self-hosted server) for the three OpenAI clients.
+    openai_base_url: str = "https://api.openai.com/v1"
     anthropic_api_key: str = ""
     gemini_api_key: str = ""
     elevenlabs_api_key: str = ""

@@ -131,14 +131,18 @@ class WorkerResources:
                 openai_api_key=s.openai_api_key,
                 anthropic_api_key=s.anthropic_api_key,
                 gemini_api_key=s.gemini_api_key,
+                openai_base_url=s.openai_base_url,
             ),
             voice=make_voice(
                 s.tts_provider,
                 http=http,
                 openai_api_key=s.openai_api_key,
                 elevenlabs_api_key=s.elevenlabs_api_key,
+                openai_base_url=s.openai_base_url,
             ),
-            painter=make_painter(s.image_provider, http=http, openai_key=s.openai_api_key),
+            painter=make_painter(
+                s.image_provider, http=http, openai_key=s.openai_api_key, openai_base_url=s.openai_base_url
+            ),
             caption_font=s.caption_font,
         )
         return Deps(

@@ -12,7 +12,7 @@ import httpx
 from media.providers.paint_code import CodePainter
 from media.providers.paint_diagram import DiagramPainter
 from media.providers.paint_formula import FormulaPainter
-from media.providers.paint_openai import OpenAIPainter
+from media.providers.paint_openai import API_URL, OpenAIPainter
 from media.providers.paint_slide import SlidePainter
 from media.providers.paint_title import StandInPainter, TitlePainter
 from media.providers.retry import ProviderError, require_key
@@ -32,7 +32,13 @@ class ScenePainter:
         return await painter.paint(scene, dest, width=width, height=height, theme=theme)
 
 
-def make_painter(image_provider: str, *, http: httpx.AsyncClient | None, openai_key: str | None) -> Painter:
+def make_painter(
+    image_provider: str,
+    *,
+    http: httpx.AsyncClient | None,
+    openai_key: str | None,
+    openai_base_url: str = API_URL,
+) -> Painter:
     """The painter for every visual type; raises ProviderError when the image provider is unknown or lacks
     its key, so a misconfigured worker fails at start-up rather than on its first image scene."""
     image: Painter
@@ -40,7 +46,7 @@ def make_painter(image_provider: str, *, http: httpx.AsyncClient | None, openai_
         key = require_key(openai_key, "OpenAI images", "CLIPFORGE_OPENAI_API_KEY")
         if http is None:
             raise ProviderError("PROVIDER_NOT_CONFIGURED", "OpenAI images needs an HTTP client")
-        image = OpenAIPainter(http=http, key=key)
+        image = OpenAIPainter(http=http, key=key, base_url=openai_base_url)
     elif image_provider == "offline":
         image = StandInPainter()
     else:

@@ -25,6 +25,7 @@ def make_voice(
     espeak_rate: int = DEFAULT_RATE,
     openai_model: str = voice_openai.DEFAULT_MODEL,
     elevenlabs_model: str = voice_elevenlabs.DEFAULT_MODEL,
+    openai_base_url: str = voice_openai.BASE_URL,
 ) -> Voice:
     """The Voice named by CLIPFORGE_TTS_PROVIDER, or a ProviderError saying which setting to fix."""
     name = provider.strip().lower()
@@ -32,7 +33,7 @@ def make_voice(
         return EspeakVoice(rate=espeak_rate)
     if name == "openai":
         key = require_key(openai_api_key, "OpenAI TTS", "CLIPFORGE_OPENAI_API_KEY")
-        return OpenAIVoice(http=http, api_key=key, model=openai_model)
+        return OpenAIVoice(http=http, api_key=key, model=openai_model, base_url=openai_base_url)
     if name == "elevenlabs":
         key = require_key(elevenlabs_api_key, "ElevenLabs", "CLIPFORGE_ELEVENLABS_API_KEY")
         return ElevenLabsVoice(http=http, api_key=key, model=elevenlabs_model)

@@ -22,6 +22,7 @@ def make_writer(
     anthropic_api_key: str | None = None,
     gemini_api_key: str | None = None,
     model: str | None = None,
+    openai_base_url: str | None = None,
 ) -> ScriptWriter:
     """The writer called `provider`; `model` overrides the chosen vendor's default model."""
     name = provider.strip().lower()
@@ -29,7 +30,8 @@ def make_writer(
     if name == "offline":
         return OfflineWriter()
     if name == "openai":
-        return OpenAIWriter(http=http, api_key=openai_api_key, **chosen)
+        where = {"base_url": openai_base_url} if openai_base_url else {}
+        return OpenAIWriter(http=http, api_key=openai_api_key, **chosen, **where)
     if name == "anthropic":
         return AnthropicWriter(http=http, api_key=anthropic_api_key, **chosen)
     if name == "gemini":
