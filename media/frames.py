@@ -63,9 +63,10 @@ def rgb_to_yuv420(rgb: U8) -> U8:
     cv2.extractChannel(ycc, 0, dst=y)
     # Averaging each 2x2 block keeps chroma centred between the luma samples, the same siting the
     # Ken Burns resampling assumes for both planes.
-    chroma = cv2.resize(ycc[:, :, 1:], (width // 2, height // 2), interpolation=cv2.INTER_AREA)
-    cv2.extractChannel(chroma, 0, dst=u)
-    cv2.extractChannel(chroma, 1, dst=v)
+    # (All three channels: OpenCV's 2x2 path is vectorised for a whole image, not for a channel slice.)
+    chroma = cv2.resize(ycc, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
+    cv2.extractChannel(chroma, 1, dst=u)
+    cv2.extractChannel(chroma, 2, dst=v)
     return frame
 
 
