@@ -187,8 +187,7 @@ class Compositor:
         self._placed = placed
         self._layers: dict[str, Layer | OverlayLayer] = {}
         self._frame = np.empty((self._h * 3 // 2, self._w), np.uint8)
-        self._background = np.empty_like(self._frame)
-        fill(self._background, self._w, self._h, yuv_of(out.background))
+        self._background = yuv_of(out.background)
 
     def __call__(self, t: float) -> U8:
         active = on_screen(self._placed, t)
@@ -204,7 +203,7 @@ class Compositor:
                 drawn.append((p, layer, seen))
         base = self._base(drawn)
         if base is None:
-            np.copyto(self._frame, self._background)
+            fill(self._frame, self._w, self._h, self._background)
         for k in range(base or 0, len(drawn)):
             p, layer, seen = drawn[k]
             _named(p, partial(self._draw, p, layer, seen, t, k == base))

@@ -102,12 +102,15 @@ class KenBurnsLayer:
         )
         canvas, _ = fitted(clip.source, layout.canvas_w, layout.canvas_h, clip.fit)
         self._view = KenBurnsCanvas.build(rgb_to_yuv420(canvas), layout)
-        self._buffer = Patch(np.empty((h * 3 // 2, w), np.uint8), w, h)
+        self._buffer: Patch | None = None  # only needed when not drawn straight into the frame
 
     def render_into(self, progress: float, out: U8) -> None:
         self._view.render(ken_burns(self._kb, progress).zoom, out)
 
     def patch(self, local: float, progress: float) -> Patch:
+        if self._buffer is None:
+            _, _, w, h = self.box
+            self._buffer = Patch(np.empty((h * 3 // 2, w), np.uint8), w, h)
         self.render_into(progress, self._buffer.yuv)
         return self._buffer
 
