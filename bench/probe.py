@@ -27,7 +27,7 @@ def _seconds(stream: av.stream.Stream) -> float | None:
     return float(stream.duration * stream.time_base)
 
 
-def probe(path: Path, *, duration: float, width: int, height: int, expect_audio: bool) -> Probe:
+def probe(path: Path, *, duration: float, width: int, height: int) -> Probe:
     result = Probe()
     if not path.exists():
         result.problems.append("no output file")
@@ -57,12 +57,8 @@ def probe(path: Path, *, duration: float, width: int, height: int, expect_audio:
         result.problems.append(f"video is {result.width}x{result.height}, expected {width}x{height}")
     if result.pix_fmt != "yuv420p":
         result.problems.append(f"pixel format {result.pix_fmt}, expected yuv420p")
-    if expect_audio and not result.has_audio:
+    if not result.has_audio:
         result.problems.append("no audio stream")
-    if (
-        expect_audio
-        and result.audio_duration_s is not None
-        and abs(result.audio_duration_s - duration) > DURATION_TOLERANCE_S
-    ):
+    if result.audio_duration_s is not None and abs(result.audio_duration_s - duration) > DURATION_TOLERANCE_S:
         result.problems.append(f"audio lasts {result.audio_duration_s:.3f} s, expected {duration:g} s")
     return result

@@ -1,7 +1,8 @@
 """The references clipforge is measured against, each doing the workload's Ken Burns zooms, crossfades and
 faded-out soundtrack with the same x264 and AAC settings:
 
-- the encoder alone: PyAV libx264 on raw yuv420p frames read from disk, the floor for any renderer;
+- the encoder alone: PyAV libx264 and AAC on raw yuv420p frames and float samples read from disk (the
+  physical limit for any renderer of the workload);
 - one ffmpeg CLI filtergraph (zoompan per image, chained xfade, afade);
 - MoviePy 2 written as its docs show (ImageClip, resized with a lambda, CrossFadeIn, CompositeVideoClip).
 """
@@ -14,41 +15,79 @@ import numpy as np
 
 from bench.workloads import Inputs, Workload
 
+AUDIO_RATE = 44100  # clipforge's default output rate, and the ffmpeg reference's -ar
+AAC_FRAME = 1024
+
+
+def raw_audio_path(raw: Path) -> Path:
+    """Where `write_raw` puts the soundtrack beside the frames: interleaved float32 stereo samples."""
+    return raw.with_suffix(".f32")
+
 
 def encode_raw(workload: Workload, raw: Path, out: Path) -> int:
-    """Read yuv420p frames from `raw` and encode them, x264 set up as clipforge's encoder is. Returns the
-    number of frames encoded."""
-    width, height = workload.width, workload.height
+    """Encode pre-rendered W1 from disk: yuv420p frames from `raw` through libx264, set up as clipforge's
+    encoder is, and the soundtrack's samples (beside it, see `raw_audio_path`) through AAC at the same bit
+    rate, interleaved frame by frame as clipforge muxes them. Returns the number of video frames encoded."""
+    width, height, fps = workload.width, workload.height, workload.fps
     container = av.open(str(out), mode="w", format="mp4")
     stream = container.add_stream(
-        "libx264", rate=workload.fps, options={"preset": workload.preset, "crf": str(workload.crf)}
+        "libx264", rate=fps, options={"preset": workload.preset, "crf": str(workload.crf)}
     )
     stream.width = width
     stream.height = height
     stream.pix_fmt = "yuv420p"
     stream.codec_context.thread_type = "FRAME"
     stream.codec_context.thread_count = 0
+    audio = container.add_stream("aac", rate=AUDIO_RATE)
+    audio.layout = "stereo"
+    audio.format = "fltp"
+    audio.bit_rate = workload.audio_bit_rate
     buffer = np.empty((height * 3 // 2, width), np.uint8)
+    samples = np.fromfile(raw_audio_path(raw), dtype=np.float32).reshape(-1, 2).T  # planar, as AAC takes it
+    samples = samples[:, : round(workload.duration * AUDIO_RATE)]
+    sent = 0
     frames = 0
+
+    def encode_audio(until: int) -> None:
+        nonlocal sent
+        while sent < min(until, samples.shape[1]):
+            chunk = np.ascontiguousarray(samples[:, sent : sent + AAC_FRAME])
+            frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="stereo")
+            frame.sample_rate = AUDIO_RATE
+            frame.pts = sent
+            container.mux(audio.encode(frame))
+            sent += chunk.shape[1]
+
     with raw.open("rb", buffering=0) as source:
         while source.readinto(buffer.data) == buffer.nbytes:
             frame = av.VideoFrame.from_numpy_buffer(buffer, format="yuv420p")
             frame.pts = frames
-            frame.time_base = Fraction(1, workload.fps)
+            frame.time_base = Fraction(1, fps)
             container.mux(stream.encode(frame))
             frames += 1
+            encode_audio(frames * AUDIO_RATE // fps)
+    encode_audio(samples.shape[1])
     container.mux(stream.encode(None))
+    container.mux(audio.encode(None))
     container.close()
     return frames
 
 
-def write_raw_frames(video: Path, raw: Path) -> int:
-    """Decode `video` to raw yuv420p frames in `raw` (the encoder-alone input); returns the frame count."""
+def write_raw(video: Path, raw: Path) -> int:
+    """Decode `video` to the encoder-alone input: raw yuv420p frames in `raw` and its soundtrack as
+    interleaved float32 stereo at `raw_audio_path(raw)`. Returns the frame count."""
     frames = 0
     with av.open(str(video)) as container, raw.open("wb") as out:
         for frame in container.decode(video=0):
             out.write(frame.to_ndarray(format="yuv420p").tobytes())
             frames += 1
+    resampler = av.AudioResampler(format="flt", layout="stereo", rate=AUDIO_RATE)
+    with av.open(str(video)) as container, raw_audio_path(raw).open("wb") as out:
+        for decoded in container.decode(audio=0):
+            for frame in resampler.resample(decoded):
+                out.write(frame.to_ndarray().tobytes())
+        for frame in resampler.resample(None):
+            out.write(frame.to_ndarray().tobytes())
     return frames
 
 
