@@ -5,12 +5,18 @@ from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 import av
 from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc
 
 from media.audio import SAMPLE_RATE
 from media.frames import U8
+
+if TYPE_CHECKING:
+    Packet = av.Packet[Any]  # generic in PyAV's stubs only
+else:
+    Packet = av.Packet
 
 AUDIO_BIT_RATE = 128_000
 # x264 preset -> the NVENC preset of about the same speed/quality trade (p1 fastest .. p7 best).
@@ -38,8 +44,8 @@ def pick_codec(requested: str) -> str:
 
 
 class Mp4Writer:
-    """Write with `add_video`/`add_audio`, then `finish()`; leaving the block without finishing (an error)
-    closes the file unfinished and deletes it."""
+    """Write with `add_video` and `mux(encode_audio(...))`, then `finish()`; leaving the block without
+    finishing (an error) closes the file unfinished and deletes it."""
 
     def __init__(
         self,
@@ -116,11 +122,16 @@ class Mp4Writer:
         video_frame.time_base = Fraction(1, self._fps)
         self._container.mux(self._video.encode(video_frame))
 
-    def add_audio(self, frame: av.AudioFrame) -> None:
-        self._container.mux(self._audio.encode(frame))
+    def encode_audio(self, frame: av.AudioFrame | None) -> list[Packet]:
+        """AAC packets for a stereo fltp frame, or the encoder's last ones for None. Only touches the audio
+        encoder, so it may run on another thread than `add_video`; muxing stays with the caller."""
+        return self._audio.encode(frame)
+
+    def mux(self, packets: list[Packet]) -> None:
+        self._container.mux(packets)
 
     def finish(self) -> None:
+        """Flush the video and close the file; the audio must have been flushed with `encode_audio(None)`."""
         self._container.mux(self._video.encode(None))
-        self._container.mux(self._audio.encode(None))
         self._container.close()
         self._finished = True

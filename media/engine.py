@@ -48,6 +48,7 @@ from media.schedule import (
     on_screen,
     resting_box,
 )
+from media.soundtrack import Soundtrack
 from media.timeline import (
     CaptionsClip,
     GradientClip,
@@ -97,7 +98,7 @@ def render_timeline(
         with ExitStack() as stack:
             stack.enter_context(_single_threaded_cv2())
             settings = MixSettings(sample_rate=out.sample_rate, target_lufs=out.loudness_lufs)
-            mix = stack.enter_context(Mix(sounds, total / out.fps, settings, work_dir or video_out.parent))
+            mix = Mix(sounds, total / out.fps, settings, work_dir or video_out.parent)
             compose = stack.enter_context(_closing(Compositor(timeline, placed)))
             writer = stack.enter_context(
                 Mp4Writer(
@@ -111,18 +112,18 @@ def render_timeline(
                     sample_rate=out.sample_rate,
                 )
             )
+            soundtrack = stack.enter_context(Soundtrack(mix, writer.encode_audio))
             for index in range(total):
                 frame = compose(index / out.fps)
                 writer.add_video(frame, index)
-                # Audio follows the video frame by frame, so the muxer interleaves and nothing piles up.
-                for audio_frame in mix.frames_until((index + 1) * out.sample_rate // out.fps):
-                    writer.add_audio(audio_frame)
+                writer.mux(soundtrack.ready(until=(index + 1) / out.fps))
                 if index == poster_frame:
                     Image.fromarray(yuv420_to_rgb(frame, out.width, out.height)).save(
                         poster_out, format="JPEG", quality=90
                     )
                 if on_progress is not None:
                     on_progress(index + 1, total)
+            writer.mux(list(soundtrack.rest()))
             writer.finish()
     except BaseException:
         poster_out.unlink(missing_ok=True)

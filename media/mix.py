@@ -124,6 +124,10 @@ class Mix:
     def gain_db(self) -> float:
         return self._gain_db
 
+    @property
+    def total_samples(self) -> int:
+        return self._total
+
     def _first_pass(self) -> None:
         placed = [p for clip in self._clips if (p := _place(clip, self._total, self._rate)) is not None]
         narration = [p for p in placed if p.clip.role == "narration"]
