@@ -7,6 +7,7 @@ faded-out soundtrack with the same x264 and AAC settings:
 - MoviePy 2 written as its docs show (ImageClip, resized with a lambda, CrossFadeIn, CompositeVideoClip).
 """
 
+import itertools
 from fractions import Fraction
 from pathlib import Path
 
@@ -78,16 +79,14 @@ def write_raw(video: Path, raw: Path) -> int:
     interleaved float32 stereo at `raw_audio_path(raw)`. Returns the frame count."""
     frames = 0
     with av.open(str(video)) as container, raw.open("wb") as out:
-        for frame in container.decode(video=0):
-            out.write(frame.to_ndarray(format="yuv420p").tobytes())
+        for picture in container.decode(video=0):
+            out.write(picture.to_ndarray(format="yuv420p").tobytes())
             frames += 1
     resampler = av.AudioResampler(format="flt", layout="stereo", rate=AUDIO_RATE)
     with av.open(str(video)) as container, raw_audio_path(raw).open("wb") as out:
-        for decoded in container.decode(audio=0):
-            for frame in resampler.resample(decoded):
-                out.write(frame.to_ndarray().tobytes())
-        for frame in resampler.resample(None):
-            out.write(frame.to_ndarray().tobytes())
+        for decoded in itertools.chain(container.decode(audio=0), [None]):  # None: the resampler's rest
+            for sound in resampler.resample(decoded):
+                out.write(sound.to_ndarray().tobytes())
     return frames
 
 

@@ -1,10 +1,11 @@
 """Rendering benchmark: clipforge against the encoder alone, the ffmpeg CLI and MoviePy (issue 3).
 
-    .venv/bin/python bench/render.py            # W1 (3 runs, MoviePy once) and W2 (1 run)
+    .venv/bin/python bench/render.py            # W1 (5 rounds, MoviePy in the first) and W2 (1 round)
     .venv/bin/python bench/render.py --quick    # W1 only, 1 run each, no MoviePy
 
-Tools alternate run by run, so noise from other work on the machine spreads over all of them. Each run is
-its own process (see measure.py). Prints medians and the issue's target ratios; writes the same as JSON to
+Tools alternate run by run in rounds (each round starting with the next tool), so noise from other work on
+the machine spreads over all of them. Each run is its own process (see measure.py). Prints medians, and the
+issue's target ratios as the median of the ratios within each round; writes the same as JSON to
 bench/results/latest.json.
 """
 
@@ -194,7 +195,8 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 @dataclass(frozen=True)
 class Target:
     label: str
-    value: float | None
+    value: float | None  # a ratio: the median of `rounds`
+    rounds: list[float]  # a ratio's value in each round
     unit: str
     op: str  # "<=" or ">=" or "" (no target, for information)
     limit: float | None = None
@@ -206,10 +208,26 @@ class Target:
         return self.value <= self.limit if self.op == "<=" else self.value >= self.limit
 
 
+def paired_ratios(
+    results: dict[str, dict[str, ToolResult]], workload: str, a: str, b: str, attribute: str
+) -> list[float]:
+    """a's figure over b's, round by round. The runs of one round are minutes apart at most, so a machine
+    whose speed drifts during the benchmark (this virtual one's does, by up to 20 %) does not tilt the ratio
+    the way a ratio of two medians taken over different stretches of time can."""
+    found_a, found_b = results.get(workload, {}).get(a), results.get(workload, {}).get(b)
+    if found_a is None or found_b is None:
+        return []
+    return [
+        getattr(x.measurement, attribute) / getattr(y.measurement, attribute)
+        for x, y in zip(found_a.runs, found_b.runs, strict=False)
+        if x.measurement and y.measurement and not x.error and not y.error
+    ]
+
+
 def targets(results: dict[str, dict[str, ToolResult]]) -> list[Target]:
-    def med(workload: str, tool: str, attribute: str) -> float | None:
-        found = results.get(workload, {}).get(tool)
-        return found.median(attribute) if found else None
+    def ratio(workload: str, a: str, b: str, attribute: str) -> tuple[float | None, list[float]]:
+        rounds = paired_ratios(results, workload, a, b, attribute)
+        return (statistics.median(rounds) if rounds else None), rounds
 
     def peak(workload: str, tool: str) -> float | None:
         found = results.get(workload, {}).get(tool)
@@ -217,41 +235,20 @@ def targets(results: dict[str, dict[str, ToolResult]]) -> list[Target]:
 
     rows = [
         Target(
-            "W1 clipforge CPU / encoder-alone CPU",
-            _ratio(med("W1", CLIPFORGE, "cpu_s"), med("W1", ENCODER, "cpu_s")),
-            "x",
-            "<=",
-            1.10,
+            "W1 clipforge CPU / encoder-alone CPU", *ratio("W1", CLIPFORGE, ENCODER, "cpu_s"), "x", "<=", 1.10
         ),
         Target(
-            "W1 clipforge wall / ffmpeg CLI wall",
-            _ratio(med("W1", CLIPFORGE, "wall_s"), med("W1", FFMPEG, "wall_s")),
-            "x",
-            "<=",
-            0.77,
+            "W1 clipforge wall / ffmpeg CLI wall", *ratio("W1", CLIPFORGE, FFMPEG, "wall_s"), "x", "<=", 0.77
         ),
         Target(
-            "W1 MoviePy wall / clipforge wall",
-            _ratio(med("W1", MOVIEPY, "wall_s"), med("W1", CLIPFORGE, "wall_s")),
-            "x",
-            ">=",
-            15.0,
+            "W1 MoviePy wall / clipforge wall", *ratio("W1", MOVIEPY, CLIPFORGE, "wall_s"), "x", ">=", 15.0
         ),
-        Target("W1 clipforge peak RSS (max of runs)", peak("W1", CLIPFORGE), " MiB", "<=", 400.0),
-        Target("W2 clipforge peak RSS (max of runs)", peak("W2", CLIPFORGE), " MiB", "<=", 400.0),
-        Target(
-            "W2 clipforge wall / ffmpeg CLI wall",
-            _ratio(med("W2", CLIPFORGE, "wall_s"), med("W2", FFMPEG, "wall_s")),
-            "x",
-            "",
-        ),
-        Target(
-            "W2 clipforge CPU / ffmpeg CLI CPU",
-            _ratio(med("W2", CLIPFORGE, "cpu_s"), med("W2", FFMPEG, "cpu_s")),
-            "x",
-            "",
-        ),
-        Target("W2 ffmpeg CLI peak RSS (max of runs)", peak("W2", FFMPEG), " MiB", ""),
+        Target("W1 clipforge peak RSS (max of runs)", peak("W1", CLIPFORGE), [], " MiB", "<=", 400.0),
+        Target("W2 clipforge peak RSS (max of runs)", peak("W2", CLIPFORGE), [], " MiB", "<=", 400.0),
+        Target("W1 encoder-alone wall / ffmpeg CLI wall", *ratio("W1", ENCODER, FFMPEG, "wall_s"), "x", ""),
+        Target("W2 clipforge wall / ffmpeg CLI wall", *ratio("W2", CLIPFORGE, FFMPEG, "wall_s"), "x", ""),
+        Target("W2 clipforge CPU / ffmpeg CLI CPU", *ratio("W2", CLIPFORGE, FFMPEG, "cpu_s"), "x", ""),
+        Target("W2 ffmpeg CLI peak RSS (max of runs)", peak("W2", FFMPEG), [], " MiB", ""),
     ]
     return [row for row in rows if row.value is not None]
 
@@ -268,7 +265,7 @@ def print_summary(results: dict[str, dict[str, ToolResult]], rows: list[Target])
                 f"  {tool:<18} {len(result.ok()):>4} {_fmt(result.median('wall_s')):>8} "
                 f"{_fmt(result.median('cpu_s')):>8} {_fmt(result.median('peak_rss_mib'), 0):>14}"
             )
-    print("\nratio / figure                              value      target")
+    print("\nratio / figure (ratios: median of the rounds)  value      target          rounds")
     for row in rows:
         value = f"{row.value:.2f}{row.unit}" if row.unit == "x" else f"{row.value:.0f}{row.unit}"
         if row.op:
@@ -276,7 +273,8 @@ def print_summary(results: dict[str, dict[str, ToolResult]], rows: list[Target])
             verdict = "met" if row.met else "MISSED"
         else:
             target, verdict = "(information)", ""
-        print(f"  {row.label:<40} {value:>9}   {target:<12} {verdict}")
+        rounds = " ".join(f"{r:.2f}" for r in row.rounds)
+        print(f"  {row.label:<43} {value:>9}   {target:<12} {verdict:<7} {rounds}")
     problems = [
         (name, tool, index, run)
         for name, tools in results.items()
@@ -336,7 +334,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--runs", type=int, default=3, help="W1 runs per tool (default 3)")
+    parser.add_argument("--runs", type=int, default=5, help="W1 runs per tool (default 5)")
     parser.add_argument("--moviepy-runs", type=int, default=1, help="W1 MoviePy runs (default 1, it is slow)")
     parser.add_argument("--skip-moviepy", action="store_true")
     parser.add_argument(
