@@ -117,7 +117,8 @@ class Mix:
 
     @property
     def measured_lufs(self) -> float | None:
-        """Integrated loudness of the mix before normalisation; None when it is silent (below -70 LUFS)."""
+        """Integrated loudness of the mix before normalisation; None when it is silent (below -70 LUFS) or
+        not normalised (no target, so not measured)."""
         return self._measured
 
     @property
@@ -136,17 +137,17 @@ class Mix:
             duck = self._ducking(narration)
         descriptor, name = tempfile.mkstemp(prefix="mix-", suffix=".f32", dir=self._work_dir)
         self._path = Path(name)
-        meter = LoudnessMeter(self._rate, 2)
+        target = self._settings.target_lufs
+        meter = None if target is None else LoudnessMeter(self._rate, 2)  # nothing to measure for
         with os.fdopen(descriptor, "wb") as out:
             for block in _render(placed, self._total, self._rate, _BLOCK, duck):
                 out.write(np.ascontiguousarray(block.T).tobytes())  # interleaved, to read back at any sample
-                meter.add(block)
+                if meter is not None:
+                    meter.add(block)
         self._file = self._path.open("rb")
-        loudness = meter.integrated()
-        if math.isfinite(loudness):
+        if meter is not None and target is not None and math.isfinite(loudness := meter.integrated()):
             self._measured = loudness
-            if self._settings.target_lufs is not None:
-                self._gain_db = self._settings.target_lufs - loudness
+            self._gain_db = target - loudness
 
     def _ducking(self, narration: list[_Placed]) -> Callable[[F64], F64]:
         """Music gain over the timeline, from a first pass over the narration alone.
