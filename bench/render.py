@@ -5,8 +5,8 @@
 
 Tools alternate run by run in rounds (each round starting with the next tool), so noise from other work on
 the machine spreads over all of them. Each run is its own process (see measure.py). Prints medians, and the
-issue's target ratios as the median of the ratios within each round; writes the same as JSON to
-bench/results/latest.json.
+issue's target ratios as the median of the ratios within each round (the ratio of medians for a tool run
+fewer than 3 times); writes the same as JSON to bench/results/latest.json.
 """
 
 import argparse
@@ -208,6 +208,9 @@ class Target:
         return self.value <= self.limit if self.op == "<=" else self.value >= self.limit
 
 
+_PAIRED_ROUNDS = 3  # fewer rounds than this: a ratio of medians instead
+
+
 def paired_ratios(
     results: dict[str, dict[str, ToolResult]], workload: str, a: str, b: str, attribute: str
 ) -> list[float]:
@@ -227,7 +230,14 @@ def paired_ratios(
 def targets(results: dict[str, dict[str, ToolResult]]) -> list[Target]:
     def ratio(workload: str, a: str, b: str, attribute: str) -> tuple[float | None, list[float]]:
         rounds = paired_ratios(results, workload, a, b, attribute)
-        return (statistics.median(rounds) if rounds else None), rounds
+        if len(rounds) >= _PAIRED_ROUNDS:
+            return statistics.median(rounds), rounds
+        # A tool run once or twice (MoviePy, for minutes): the other's median over all its runs is the better
+        # estimate of its speed over that time than its one run in the same round.
+        found_a, found_b = results.get(workload, {}).get(a), results.get(workload, {}).get(b)
+        if found_a is None or found_b is None:
+            return None, []
+        return _ratio(found_a.median(attribute), found_b.median(attribute)), []
 
     def peak(workload: str, tool: str) -> float | None:
         found = results.get(workload, {}).get(tool)
