@@ -59,6 +59,7 @@ from media.timeline import (
     Timeline,
     VideoClip,
 )
+from media.video import probe_video
 
 
 @dataclass(frozen=True)
@@ -88,9 +89,11 @@ def render_timeline(
     out = timeline.output
     duration = duration_of(timeline, placed)
     total = frame_count(duration, out.fps)
-    for p in placed:
+    for p in placed:  # a bad image or video fails now, not minutes in when its clip comes on screen
         if isinstance(p.clip, ImageClip):
-            _named(p, partial(probe_image, p.clip.source))  # a bad image fails now, not minutes in
+            _named(p, partial(probe_image, p.clip.source))
+        elif isinstance(p.clip, VideoClip | OverlayClip):
+            _named(p, partial(probe_video, p.clip.source))
     poster_time = duration / 3 if out.poster_time is None else out.poster_time
     poster_frame = frame_at(poster_time, out.fps, total)
     sounds = _sound_clips(timeline, placed)

@@ -10,6 +10,15 @@ from media.demux import VIDEO_FORMATS, open_input
 from media.errors import MediaError
 
 
+def probe_video(path: Path) -> None:
+    """Open `path` and check what it claims (format, size, length, a video stream) without decoding; raises
+    MediaError as `VideoFrames` would, so a bad file fails before a render starts rather than when its clip
+    comes on screen."""
+    with open_input(path, VIDEO_FORMATS, "VIDEO_DECODE_FAILED", "video") as container:
+        if not container.streams.video:
+            raise MediaError("VIDEO_DECODE_FAILED", f"{path.name} has no video stream")
+
+
 class VideoFrames:
     """The source frame showing at increasing times (seconds into the file)."""
 

@@ -3,6 +3,7 @@ audio, rendered small and decoded again."""
 
 from pathlib import Path
 
+import av
 import cv2
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ from PIL import Image
 
 from media.checks import InvalidTimeline, validate_timeline
 from media.child import render_in_child
-from media.engine import Compositor
+from media.engine import Compositor, render_timeline
 from media.errors import MediaError
 from media.frames import MAX_ZOOM, RGB_TO_YUV, CanvasLayout, oversample_for
 from media.schedule import ken_burns, place
@@ -139,16 +140,32 @@ def test_video_clip_trims_loops_and_keeps_its_audio(tmp_path: Path) -> None:
     assert out.result.has_audio
 
 
-def test_a_video_that_does_not_decode_names_its_layer(tmp_path: Path) -> None:
+@pytest.mark.parametrize("content", ["zeros", "audio only"])
+def test_a_video_that_does_not_decode_names_its_layer_before_rendering(tmp_path: Path, content: str) -> None:
     bad = tmp_path / "bad.mp4"
-    bad.write_bytes(b"\x00" * 4096)
+    if content == "zeros":
+        bad.write_bytes(b"\x00" * 4096)
+    else:
+        with av.open(str(bad), "w", format="mp4") as container:
+            stream = container.add_stream("aac", rate=22050, layout="mono")
+            silence = av.AudioFrame.from_ndarray(
+                np.zeros((1, 1024), np.float32), format="fltp", layout="mono"
+            )
+            silence.sample_rate, silence.pts = 22050, 0
+            container.mux(stream.encode(silence))
+            container.mux(stream.encode(None))
+    clip = {"type": "video", "source": str(bad), "start": 1.5, "duration": 0.5}  # comes on screen late
+    progress: list[int] = []
     with pytest.raises(MediaError) as excinfo:
-        render(
-            tmp_path,
-            timeline([solid("#000000", 1.0)], [{"type": "video", "source": str(bad), "duration": 1}]),
+        render_timeline(
+            timeline([solid("#000000", 2.0)], [clip]),
+            tmp_path / "out.mp4",
+            tmp_path / "out.jpg",
+            on_progress=lambda done, total: progress.append(done),
         )
     assert excinfo.value.code == "VIDEO_DECODE_FAILED"
     assert excinfo.value.message.startswith("tracks[1].clips[0]:")
+    assert progress == []  # not a single frame was rendered first
     assert not (tmp_path / "out.mp4").exists()
 
 
