@@ -2,7 +2,9 @@
 
 With auth off every caller is the one local user. With auth on, HTTP requests carry
 `Authorization: Bearer <key>` (else 401), and a graphql-transport-ws client sends the same in its
-`connection_init` payload as {"authorization": "Bearer <key>"} (else the socket closes with 4403).
+`connection_init` payload as {"authorization": "Bearer <key>"} (else the socket closes with 4403). When the
+key cannot be checked because the database is unreachable, HTTP answers 503 with a SERVICE_UNAVAILABLE error
+and a WebSocket closes with 1013 (try again later).
 """
 
 from __future__ import annotations
@@ -31,9 +33,14 @@ from strawberry.types.unset import UnsetType
 from clipforge.settings import Settings
 from clipforge.wiring import LOCAL_USER
 from resolvers.auth import authenticate, bearer_key
+from resolvers.availability import Unavailable, database_errors
 from resolvers.context import Context, Services
 
 TOO_MANY_CONNECTIONS = 4429  # HTTP's 429 in the 4xxx range graphql-transport-ws uses for its own codes
+TRY_AGAIN_LATER = (
+    1013  # the WebSocket close code for a server that cannot serve right now (RFC 6455 registry)
+)
+RETRY_AFTER_SECONDS = 5
 
 
 class TooManyConnections(Exception):
@@ -75,6 +82,8 @@ class LimitedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await super().handle_connection_init(message)  # calls on_ws_connect
         except TooManyConnections:
             await self.websocket.close(code=TOO_MANY_CONNECTIONS, reason="Too many connections")
+        except Unavailable:  # the key could not be checked: the database is unreachable
+            await self.websocket.close(code=TRY_AGAIN_LATER, reason="Database unreachable, try again later")
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         # strawberry refuses these too, but without a code for clients to switch on
@@ -93,6 +102,14 @@ class LimitedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await self.send_message(refusal)
             return
         await super().handle_subscribe(message)
+
+
+def unavailable(error: Unavailable) -> Response:
+    return JSONResponse(
+        {"errors": [{"message": error.message, "extensions": {"code": error.code}}]},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 def unauthorized() -> Response:
@@ -126,9 +143,14 @@ class GraphQLApp(GraphQL[Context, None]):
             # The GraphiQL page holds no data; its requests carry the key set in its headers tab.
             if not self.should_render_graphql_ide(self.request_adapter_class(request)):
                 services: Services = request.app.state.services
-                user_id = await authenticate(
-                    services.sessions, bearer_key(request.headers.get("authorization"))
-                )
+                try:
+                    with database_errors():
+                        user_id = await authenticate(
+                            services.sessions, bearer_key(request.headers.get("authorization"))
+                        )
+                except Unavailable as error:
+                    await unavailable(error)(scope, receive, send)
+                    return
                 if user_id is None:
                     await unauthorized()(scope, receive, send)
                     return
@@ -151,7 +173,8 @@ class GraphQLApp(GraphQL[Context, None]):
                 or params.get("Authorization")
                 or websocket.headers.get("authorization")
             )
-            user_id = await authenticate(context.services.sessions, bearer_key(sent))
+            with database_errors():
+                user_id = await authenticate(context.services.sessions, bearer_key(sent))
             if user_id is None:
                 raise ConnectionRejectionError()  # closes with 4403
             context.user_id = user_id

@@ -1,6 +1,7 @@
 """The database becoming unreachable, for real: the API reaches Postgres through a TCP forwarder the test
 cuts (open connections drop, new ones are refused), as when the database host or the network goes away.
-Clients get a typed SERVICE_UNAVAILABLE, never a stack trace, and nothing is half-written."""
+Clients get a typed SERVICE_UNAVAILABLE, never a stack trace, and nothing is half-written; with auth on, a
+key that cannot be checked is a 503 (HTTP) or close code 1013 (WebSocket), not a 500 or a 4403."""
 
 from __future__ import annotations
 
@@ -19,8 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from clipforge.settings import Settings
 from db.engine import session_factory
 from db.tables import Job
+from resolvers.auth import issue_api_key
 from tests.conftest import free_port
 from tests.factory import COLOURS, jpeg
+from tests.gqlws import connect
 from tests.service import Service, running_service
 
 Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]
@@ -84,13 +87,24 @@ async def forwarder(postgres_url: str) -> AsyncIterator[Forwarder]:
         await forwarder.cut()
 
 
+def through(forwarder: Forwarder, settings: Settings, postgres_url: str, **changes: object) -> Settings:
+    url = make_url(postgres_url).difference_update_query(["host"]).set(host="127.0.0.1", port=forwarder.port)
+    return settings.model_copy(update={"database_url": url.render_as_string(hide_password=False), **changes})
+
+
 @pytest.fixture
 async def service(
     settings: Settings, engine: AsyncEngine, forwarder: Forwarder, postgres_url: str
 ) -> AsyncIterator[Service]:
-    url = make_url(postgres_url).difference_update_query(["host"]).set(host="127.0.0.1", port=forwarder.port)
-    proxied = settings.model_copy(update={"database_url": url.render_as_string(hide_password=False)})
-    async with running_service(proxied) as svc:
+    async with running_service(through(forwarder, settings, postgres_url)) as svc:
+        yield svc
+
+
+@pytest.fixture
+async def service_with_auth(
+    settings: Settings, engine: AsyncEngine, forwarder: Forwarder, postgres_url: str
+) -> AsyncIterator[Service]:
+    async with running_service(through(forwarder, settings, postgres_url, auth_required=True)) as svc:
         yield svc
 
 
@@ -141,3 +155,29 @@ async def test_with_the_database_unreachable_a_create_is_service_unavailable_and
         assert await rows(engine) == 2
     assert answered_in < 6.0
     print(f"\ncreateSlideshow answered SERVICE_UNAVAILABLE in {answered_in:.2f} s with the database down")
+
+
+async def test_with_auth_on_and_the_database_unreachable_a_key_cannot_be_checked_so_clients_retry_later(
+    service_with_auth: Service, forwarder: Forwarder, engine: AsyncEngine
+) -> None:
+    service = service_with_auth
+    key = await issue_api_key(session_factory(engine), user_id="alice", name="Alice")
+    headers = {"Authorization": f"Bearer {key}"}
+    jobs = {"query": "{ jobs { edges { node { id } } } }"}
+    async with asyncio.timeout(30):
+        served = await service.http.post(f"{service.url}/graphql", json=jobs, headers=headers)
+        assert served.status_code == 200, served.text
+
+        await forwarder.cut()
+        refused = await service.http.post(f"{service.url}/graphql", json=jobs, headers=headers)
+        assert refused.status_code == 503 and refused.headers["retry-after"] == "5"
+        error = refused.json()["errors"][0]
+        assert error["extensions"]["code"] == "SERVICE_UNAVAILABLE" and "database" in error["message"]
+        async with connect(service.url) as ws:
+            assert await ws.init({"authorization": f"Bearer {key}"}) == {}  # no connection_ack
+            code, reason = await ws.closed()
+        assert code == 1013 and reason is not None and "try again" in reason
+
+        await forwarder.start()
+        again = await service.http.post(f"{service.url}/graphql", json=jobs, headers=headers)
+        assert again.status_code == 200, again.text
