@@ -1,7 +1,8 @@
 """Calling a cloud provider's HTTP API: transient failures are retried with exponential backoff and jitter,
 everything else becomes a ProviderError with a code the job shows.
 
-Transient: timeouts, connection errors, 429 (honouring Retry-After, capped) and 5xx. Not transient: 400, 401,
+Transient: timeouts, connection errors, 429 (honouring Retry-After, or Google's RetryInfo in the body, capped)
+and 5xx. Not transient: 400, 401,
 403, 404, 422 — retrying those only spends money and time. `tries` counts every attempt (3: one call and two
 retries).
 """
@@ -74,7 +75,7 @@ def _backoff(attempt: int, base: float) -> float:
 def _retry_after(response: httpx.Response) -> float | None:
     value = response.headers.get("retry-after", "").strip()
     if not value:
-        return None
+        return _retry_info(response)
     if value.replace(".", "", 1).isdigit():
         return min(MAX_DELAY_SECONDS, float(value))
     try:
@@ -84,6 +85,24 @@ def _retry_after(response: httpx.Response) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return min(MAX_DELAY_SECONDS, max(0.0, (when - datetime.now(UTC)).total_seconds()))
+
+
+def _retry_info(response: httpx.Response) -> float | None:
+    """The wait Google's APIs (Gemini) put in the error body instead of a header: a google.rpc.RetryInfo
+    detail, `{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "30s"}`."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    details = error.get("details") if isinstance(error, dict) else None
+    for detail in details if isinstance(details, list) else []:
+        if not isinstance(detail, dict) or not str(detail.get("@type", "")).endswith("google.rpc.RetryInfo"):
+            continue
+        delay = detail.get("retryDelay")
+        if isinstance(delay, str) and delay.endswith("s") and delay[:-1].replace(".", "", 1).isdigit():
+            return min(MAX_DELAY_SECONDS, float(delay[:-1]))
+    return None
 
 
 def _detail(response: httpx.Response) -> str:

@@ -41,6 +41,31 @@ async def test_a_429_then_a_500_then_success_is_three_tries_honouring_retry_afte
     assert slept[0] == 2.0 and 0.0 <= slept[1] <= 1.0  # Retry-After, then jittered backoff
 
 
+def gemini_rate_limit(delay: str) -> dict[str, object]:
+    """Gemini's documented 429 body: RESOURCE_EXHAUSTED with a google.rpc.RetryInfo detail."""
+    return {
+        "error": {
+            "code": 429,
+            "message": "You exceeded your current quota, please check your plan and billing details.",
+            "status": "RESOURCE_EXHAUSTED",
+            "details": [
+                {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": []},
+                {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": delay},
+            ],
+        }
+    }
+
+
+@pytest.mark.parametrize(("delay", "waited"), [("7s", 7.0), ("1.5s", 1.5), ("120s", 20.0)])
+async def test_a_429_without_retry_after_waits_as_long_as_the_bodys_retry_info_says_capped(
+    delay: str, waited: float
+) -> None:
+    script = Script((429, {}, gemini_rate_limit(delay)), (200, {}, {"ok": True}))
+    slept: list[float] = []
+    response = await call(script, slept)
+    assert response.json() == {"ok": True} and slept == [waited]
+
+
 async def test_timeouts_are_retried_and_then_fail_as_unavailable() -> None:
     script = Script(*(httpx.ReadTimeout("slow") for _ in range(3)))
     with pytest.raises(ProviderError) as caught:
