@@ -485,6 +485,8 @@ async def test_a_429_is_waited_out_and_the_same_request_sent_again(vendor: str, 
     assert model.requests[0].content == model.requests[1].content
     if vendor == "anthropic":
         assert slept == [2.0]  # its Retry-After
+    elif vendor == "gemini":
+        assert slept == [1.0]  # the RetryInfo in its error body
     else:
         assert len(slept) == 1 and 0.0 <= slept[0] <= retry.BASE_DELAY_SECONDS  # jittered backoff
 
