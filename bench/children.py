@@ -12,7 +12,7 @@ from bench.workloads import Inputs, Workload, load_job
 def render_clipforge(workload: Workload, inputs: Inputs, out: Path) -> None:
     from pydantic import Field
 
-    from media.slideshow import SlideshowSpec, render_slideshow
+    from media.kinds.slideshow import SlideshowSpec, render_slideshow
 
     class BenchSpec(SlideshowSpec):
         # The API takes at most 20 images per request; the renderer itself has no such limit, and W2

@@ -16,7 +16,7 @@ from clipforge.body_limit import BodyLimit
 from clipforge.graphql_app import GraphQLApp
 from clipforge.settings import Settings
 from clipforge.wiring import open_services
-from media.storage_local import LocalStorage, guess_content_type, verify
+from media.storage.local import LocalStorage, guess_content_type, verify
 from schema import QueryLimits, build_schema
 
 

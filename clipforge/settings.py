@@ -37,8 +37,8 @@ class Settings(BaseSettings):
     # Any request body, all its uploads together; the default fits a full slideshow of uploads.
     max_request_bytes: int = 1100 * 1024 * 1024
     render_timeout_seconds: float = 1800.0
-    # Kernel limits on each render process (media/child.py): address space in MiB (0: none) and CPU time
-    # (unset: render_timeout_seconds x the cores it may use, so only a render gone astray reaches it).
+    # Kernel limits on each render process (media/render/child.py): address space in MiB (0: none) and CPU
+    # time (unset: render_timeout_seconds x the cores it may use, so only a render gone astray reaches it).
     render_memory_limit_mb: int = Field(4096, ge=0)
     render_cpu_limit_seconds: float | None = Field(None, gt=0)
     job_timeout_seconds: int = 3600

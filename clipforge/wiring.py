@@ -17,13 +17,13 @@ from db.migrate import upgrade
 from jobs import queue
 from jobs.bus import ProgressHub
 from jobs.deps import Deps, WorkerTools
-from media.checks import Limits as TimelineLimits
-from media.fetch import FetchLimits
-from media.providers.painters import make_painter
-from media.providers.voice_espeak import check_voice, list_voices
-from media.providers.voices import make_voice
-from media.providers.writers import make_writer
-from media.storage_local import LocalStorage
+from media.inputs.fetch import FetchLimits
+from media.providers.script.factory import make_writer
+from media.providers.visual.factory import make_painter
+from media.providers.voice.espeak import check_voice, list_voices
+from media.providers.voice.factory import make_voice
+from media.storage.local import LocalStorage
+from media.timeline.checks import Limits as TimelineLimits
 from resolvers.context import Limits, Services
 
 log = logging.getLogger(__name__)

@@ -9,15 +9,17 @@ import httpx
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from media.checks import Limits
-from media.child import DEFAULT_MEMORY_LIMIT_MB
-from media.fetch import FetchLimits
-from media.providers.paint_placeholder import PlaceholderPainter
-from media.providers.painters import make_painter
-from media.providers.script import Painter, ScriptWriter, Voice
-from media.providers.voice_espeak import EspeakVoice
-from media.providers.writer_offline import OfflineWriter
-from media.storage import Storage
+from media.inputs.fetch import FetchLimits
+from media.providers.script.base import ScriptWriter
+from media.providers.script.offline import OfflineWriter
+from media.providers.visual.base import Painter
+from media.providers.visual.factory import make_painter
+from media.providers.visual.placeholder import PlaceholderPainter
+from media.providers.voice.base import Voice
+from media.providers.voice.espeak import EspeakVoice
+from media.render.child import DEFAULT_MEMORY_LIMIT_MB
+from media.storage.base import Storage
+from media.timeline.checks import Limits
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,7 @@ class WorkerTools:
     work_root: Path
     timeline_limits: Limits = Limits()
     render_memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB
-    render_cpu_limit_seconds: float | None = None  # None: derived from the timeout (media.child)
+    render_cpu_limit_seconds: float | None = None  # None: derived from the timeout (media.render.child)
     # The explainer's providers; the offline ones unless the settings choose cloud ones (clipforge.wiring).
     writer: ScriptWriter = field(default_factory=OfflineWriter)
     voice: Voice = field(default_factory=EspeakVoice)

@@ -16,11 +16,12 @@ from pydantic import BaseModel, Field
 from jobs.outputs import FINISH, RenderOutput, render_timeline, result
 from jobs.stage import Pipeline, StageCall, StageSpec
 from media.errors import MediaError
-from media.explainer import THEMES, ExplainerLook, explainer_timeline
-from media.fonts import missing_glyphs, resolve
-from media.providers.script import Scene, Script, Speech, WordTiming
-from media.subtitles import cues, to_srt, to_webvtt
-from media.timeline import Timeline
+from media.kinds.explainer import THEMES, ExplainerLook, explainer_timeline
+from media.providers.voice.base import Speech, WordTiming
+from media.render.subtitles import cues, to_srt, to_webvtt
+from media.script import Scene, Script
+from media.timeline.fonts import missing_glyphs, resolve
+from media.timeline.model import Timeline
 
 PARALLEL_SCENES = 3  # scenes whose narration and visual are made at once
 

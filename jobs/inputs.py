@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from jobs.stage import StageCall
 from media.errors import MediaError
-from media.fetch import MediaKind, fetch_to_file, sniff
+from media.inputs.fetch import MediaKind, fetch_to_file, sniff
 
 PARALLEL_FETCHES = 4
 

@@ -10,10 +10,10 @@ from typing import cast
 from pydantic import BaseModel
 
 from jobs.stage import JobResult, StageCall, StageSpec
-from media.child import render_in_child
-from media.preview import preview_of
-from media.sources import rewrite
-from media.timeline import Timeline
+from media.render.child import render_in_child
+from media.timeline.model import Timeline
+from media.timeline.preview import preview_of
+from media.timeline.sources import rewrite
 
 
 class RenderOutput(BaseModel):

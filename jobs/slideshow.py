@@ -9,8 +9,8 @@ from pydantic import BaseModel, Field
 from jobs.inputs import InputRef, StoredInput, Wanted, fetch_inputs, local_copies
 from jobs.outputs import FINISH, RenderOutput, render_timeline, result
 from jobs.stage import Pipeline, StageCall, StageSpec
-from media.fetch import MediaKind
-from media.slideshow import SlideshowSpec
+from media.inputs.fetch import MediaKind
+from media.kinds.slideshow import SlideshowSpec
 
 
 class SlideshowParams(BaseModel):

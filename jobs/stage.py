@@ -14,10 +14,12 @@ from typing import Protocol, TypeVar
 import httpx
 from pydantic import BaseModel
 
-from media.checks import Limits
-from media.fetch import FetchLimits
-from media.providers.script import Painter, ScriptWriter, Voice
-from media.storage import Storage
+from media.inputs.fetch import FetchLimits
+from media.providers.script.base import ScriptWriter
+from media.providers.visual.base import Painter
+from media.providers.voice.base import Voice
+from media.storage.base import Storage
+from media.timeline.checks import Limits
 
 Out = TypeVar("Out", bound=BaseModel)
 

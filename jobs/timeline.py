@@ -15,9 +15,9 @@ from pydantic import BaseModel
 from jobs.inputs import InputRef, StoredInput, Wanted, fetch_inputs, local_copies
 from jobs.outputs import FINISH, RenderOutput, render_timeline, result
 from jobs.stage import Pipeline, StageCall, StageSpec
-from media.checks import parse_timeline
-from media.fetch import MediaKind
-from media.sources import rewrite
+from media.inputs.fetch import MediaKind
+from media.timeline.checks import parse_timeline
+from media.timeline.sources import rewrite
 
 
 class Source(BaseModel):

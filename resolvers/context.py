@@ -10,9 +10,9 @@ from arq import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jobs.bus import ProgressHub
-from media.checks import Limits as TimelineLimits
-from media.providers.espeak_lib import VoiceInfo
-from media.storage import Storage
+from media.providers.voice.espeak_lib import VoiceInfo
+from media.storage.base import Storage
+from media.timeline.checks import Limits as TimelineLimits
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from db.ids import new_id
 from jobs.explainer import EXPLAINER, ExplainerParams
 from media.errors import MediaError
-from media.explainer import THEMES
+from media.kinds.explainer import THEMES
 from resolvers.context import Context
 from resolvers.errors import UserError
 from resolvers.idempotency import check_key

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from media.explainer import THEMES
+from media.kinds.explainer import THEMES
 from resolvers.context import Context
 from resolvers.slideshow import SIZE_PRESETS
 

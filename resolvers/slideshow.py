@@ -9,7 +9,7 @@ from db.ids import new_id
 from jobs.inputs import InputRef
 from jobs.slideshow import SLIDESHOW, SlideshowParams
 from media.errors import MediaError
-from media.fetch import check_url
+from media.inputs.fetch import check_url
 from resolvers.context import Context
 from resolvers.errors import UserError
 from resolvers.idempotency import check_key

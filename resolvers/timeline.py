@@ -16,10 +16,10 @@ from typing import Any
 from db.ids import new_id
 from jobs.inputs import InputRef
 from jobs.timeline import TIMELINE, Source, TimelineParams
-from media.checks import InvalidTimeline, parse_timeline
 from media.errors import MediaError
-from media.fetch import MediaKind, check_url
-from media.sources import Reference, references, rewrite
+from media.inputs.fetch import MediaKind, check_url
+from media.timeline.checks import InvalidTimeline, parse_timeline
+from media.timeline.sources import Reference, references, rewrite
 from resolvers.context import Context
 from resolvers.errors import UserError
 from resolvers.idempotency import check_key

@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Protocol
 
-from media.storage import Storage
+from media.storage.base import Storage
 from resolvers.errors import UserError
 
 CHUNK = 1024 * 1024

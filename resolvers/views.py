@@ -8,7 +8,7 @@ from datetime import datetime
 from db.repo import aware
 from db.tables import Artifact, Job, Stage
 from jobs.events import ProgressEvent
-from media.storage import Storage
+from media.storage.base import Storage
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ from db import repo
 from db.engine import create_engine, session_factory
 from db.migrate import upgrade
 from jobs.deps import Deps, WorkerTools
-from media.fetch import FetchLimits
-from media.storage_local import LocalStorage
+from media.inputs.fetch import FetchLimits
+from media.storage.local import LocalStorage
 
 if TYPE_CHECKING:
     from clipforge.settings import Settings

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from media.storage_local import LocalStorage, sign
+from media.storage.local import LocalStorage, sign
 from tests.conftest import free_port
 from tests.service import Service
 

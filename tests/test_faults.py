@@ -60,6 +60,6 @@ async def test_a_job_whose_worker_is_killed_mid_render_is_finished_by_another_fr
     print(f"\nrecovered {recovered_in:.1f} s after SIGKILL (lease 3 s, reconciler every 1 s)")
     await asyncio.sleep(0.5)  # the orphaned render child notices its closed pipe on its next progress line
     pgrep = await asyncio.create_subprocess_exec(
-        "pgrep", "-f", f"media.render_main .*{job_id}", stdout=asyncio.subprocess.PIPE
+        "pgrep", "-f", f"media.render .*{job_id}", stdout=asyncio.subprocess.PIPE
     )
     assert (await pgrep.communicate())[0] == b"", "the killed worker's render process outlived it"

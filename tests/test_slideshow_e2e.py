@@ -10,7 +10,7 @@ from typing import Any
 import av
 import numpy as np
 
-from media.timeline import ImageClip, Timeline
+from media.timeline.model import ImageClip, Timeline
 from tests.factory import COLOURS, jpeg, wav
 from tests.service import MediaServer, Service
 
@@ -204,6 +204,6 @@ async def test_cancelling_during_the_render_kills_the_render_process(service: Se
     job = (await service.gql(DONE, {"id": job_id}))["data"]["job"]
     assert job["status"] == "CANCELLED" and job["videoUrl"] is None
     pgrep = await asyncio.create_subprocess_exec(
-        "pgrep", "-f", f"media.render_main .*{job_id}", stdout=asyncio.subprocess.PIPE
+        "pgrep", "-f", f"media.render .*{job_id}", stdout=asyncio.subprocess.PIPE
     )
     assert (await pgrep.communicate())[0] == b""

@@ -10,7 +10,7 @@ from typing import Any
 import av
 import numpy as np
 
-from media.timeline import Timeline
+from media.timeline.model import Timeline
 from tests.factory import COLOURS, jpeg, wav
 from tests.service import MediaServer, Service
 from tests.test_slideshow_e2e import DONE, watch

@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from media.checks import InvalidTimeline, validate_timeline
-from media.child import render_in_child
-from media.engine import Compositor, render_timeline
 from media.errors import MediaError
-from media.frames import MAX_ZOOM, RGB_TO_YUV, CanvasLayout, oversample_for
-from media.schedule import ken_burns, place
-from media.slideshow import SlideshowSpec
-from media.timeline import ImageClip
+from media.kinds.slideshow import SlideshowSpec
+from media.render.child import render_in_child
+from media.render.engine import Compositor, render_timeline
+from media.render.frames import MAX_ZOOM, RGB_TO_YUV, CanvasLayout, oversample_for
+from media.timeline.checks import InvalidTimeline, validate_timeline
+from media.timeline.model import ImageClip
+from media.timeline.schedule import ken_burns, place
 from tests.media.media_factory import (
     probe_audio,
     probe_video,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from media.explainer import TRANSITION_SECONDS, ExplainerLook, explainer_timeline
-from media.providers.script import Speech, WordTiming
-from media.subtitles import caption_phrases, cues, to_srt, to_webvtt
-from media.timeline import CaptionsClip
+from media.kinds.explainer import TRANSITION_SECONDS, ExplainerLook, explainer_timeline
+from media.providers.voice.base import Speech, WordTiming
+from media.render.subtitles import caption_phrases, cues, to_srt, to_webvtt
+from media.timeline.model import CaptionsClip
 from tests.media.media_factory import probe_audio, write_image, write_wav
 from tests.media.timeline_factory import FPS, H, W, mean, render
 

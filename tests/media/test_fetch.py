@@ -1,4 +1,4 @@
-"""media.fetch against a real HTTP server on 127.0.0.1 — no mocks of the network.
+"""media.inputs.fetch against a real HTTP server on 127.0.0.1 — no mocks of the network.
 
 Loopback is the only address ever contacted. Refusals of other addresses must come from the address check:
 host names are answered by a fake resolver, and a tripwire transport fails the test if a request to any host
@@ -25,9 +25,9 @@ import httpx
 import pytest
 from PIL import Image
 
-from media import fetch as fetch_module
 from media.errors import MediaError
-from media.fetch import (
+from media.inputs import fetch as fetch_module
+from media.inputs.fetch import (
     FetchLimits,
     MediaKind,
     address_allowed,

@@ -18,11 +18,11 @@ import av
 import numpy as np
 import pytest
 
-from media.child import render_in_child
-from media.demux import AUDIO_FORMATS, VIDEO_FORMATS, open_input
 from media.errors import MediaError
-from media.images import load_fitted, probe_image
-from media.timeline import Timeline
+from media.inputs.demux import AUDIO_FORMATS, VIDEO_FORMATS, open_input
+from media.render.child import render_in_child
+from media.render.images import load_fitted, probe_image
+from media.timeline.model import Timeline
 from tests.media.hostile_factory import (
     Unseekable,
     mp4_cut_in_half,
@@ -232,7 +232,7 @@ def imports_mib() -> int:
     if not Path("/proc/self/status").exists():
         pytest.skip("needs /proc")
     code = (
-        "import pathlib, media.render_main\n"
+        "import pathlib, media.render.__main__\n"
         "print(next(l.split()[1] for l in pathlib.Path('/proc/self/status').read_text().splitlines()"
         " if l.startswith('VmPeak')))"
     )

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from media.errors import MediaError
-from media.images import MAX_PIXELS, load_fitted, probe_image
+from media.render.images import MAX_PIXELS, load_fitted, probe_image
 from tests.media.media_factory import BLUE, GREEN, RED, write_image
 
 

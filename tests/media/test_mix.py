@@ -13,9 +13,9 @@ import numpy.typing as npt
 import pytest
 from pydantic import ValidationError
 
+from media.audio.loudness import RecursiveFilter, integrated_loudness, k_weighting
+from media.audio.mix import AudioClip, Mix, MixSettings
 from media.errors import MediaError
-from media.loudness import RecursiveFilter, integrated_loudness, k_weighting
-from media.mix import AudioClip, Mix, MixSettings
 
 RATE = 48000
 Samples = npt.NDArray[np.float64]

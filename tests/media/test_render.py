@@ -11,9 +11,10 @@ import pytest
 from PIL import Image
 from pydantic import ValidationError
 
-from media.child import render_in_child
 from media.errors import MediaError
-from media.frames import (
+from media.kinds.slideshow import RenderResult, SlideshowSpec, render_slideshow
+from media.render.child import render_in_child
+from media.render.frames import (
     MAX_ZOOM,
     OVERSAMPLE,
     CanvasLayout,
@@ -22,7 +23,6 @@ from media.frames import (
     planes,
     rgb_to_yuv420,
 )
-from media.slideshow import RenderResult, SlideshowSpec, render_slideshow
 from tests.media.media_factory import (
     BLUE,
     GREEN,
@@ -420,7 +420,7 @@ async def test_child_dying_without_a_result_reports_render_failed_with_its_stder
     crashing = tmp_path / "crashing-python"
     crashing.write_text("#!/bin/sh\necho 'segfault in libfoo' >&2\nexit 139\n")
     crashing.chmod(0o755)
-    monkeypatch.setattr("media.child.sys.executable", str(crashing))
+    monkeypatch.setattr("media.render.child.sys.executable", str(crashing))
 
     async def ignore(done: int, total: int) -> None:
         pass

@@ -9,10 +9,10 @@ from pathlib import Path
 import av
 import pytest
 
-from media.encode import Packet
+from media.audio.mix import AudioClip, Mix, MixSettings
 from media.errors import MediaError
-from media.mix import AudioClip, Mix, MixSettings
-from media.soundtrack import Encode, Soundtrack
+from media.render.encode import Packet
+from media.render.soundtrack import Encode, Soundtrack
 from tests.media.test_mix import sine, stereo, write_wav
 
 RATE = 48000

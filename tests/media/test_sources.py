@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from media.fetch import sniff
-from media.preview import preview_of
-from media.sources import references, rewrite
-from media.timeline import Timeline
+from media.inputs.fetch import sniff
+from media.timeline.model import Timeline
+from media.timeline.preview import preview_of
+from media.timeline.sources import references, rewrite
 
 DATA = {
     "tracks": [

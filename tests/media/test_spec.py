@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
-from media import encode
-from media.checks import InvalidTimeline, Limits, parse_timeline, validate_timeline
 from media.errors import MediaError
-from media.fonts import default_font
-from media.frames import MAX_ZOOM
-from media.schedule import frame_count, look, on_screen, place
-from media.slideshow import SlideshowSpec
-from media.timeline import ImageClip, OverlayClip, Timeline
+from media.kinds.slideshow import SlideshowSpec
+from media.render import encode
+from media.render.frames import MAX_ZOOM
+from media.timeline.checks import InvalidTimeline, Limits, parse_timeline, validate_timeline
+from media.timeline.fonts import default_font
+from media.timeline.model import ImageClip, OverlayClip, Timeline
+from media.timeline.schedule import frame_count, look, on_screen, place
 from tests.media.media_factory import RED, write_image
 
 

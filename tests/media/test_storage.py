@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from media.storage import Storage, check_key, guess_content_type
-from media.storage_local import LocalStorage, sign, verify
+from media.storage.base import Storage, check_key, guess_content_type
+from media.storage.local import LocalStorage, sign, verify
 
 SECRET = b"test-secret"
 BASE = "http://media.test"

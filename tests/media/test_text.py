@@ -5,10 +5,10 @@ from typing import Any
 
 import numpy as np
 
-from media.fonts import default_font, load, missing_glyphs
-from media.layers import CaptionsLayer
-from media.text import join_words, lay_out, wrap
-from media.timeline import CaptionsClip, TextStyle
+from media.render.layers import CaptionsLayer
+from media.render.text import join_words, lay_out, wrap
+from media.timeline.fonts import default_font, load, missing_glyphs
+from media.timeline.model import CaptionsClip, TextStyle
 from tests.media.timeline_factory import H, W, mean, render, solid, timeline
 
 

@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from media.schedule import look, place
+from media.timeline.schedule import look, place
 from tests.media.timeline_factory import H, W, mean, render, solid, timeline
 
 RED, BLUE = (255, 0, 0), (0, 0, 255)

@@ -10,8 +10,8 @@ import av
 import numpy as np
 import numpy.typing as npt
 
-from media.engine import RenderResult, render_timeline
-from media.timeline import Timeline
+from media.render.engine import RenderResult, render_timeline
+from media.timeline.model import Timeline
 from tests.media.media_factory import rgb_frames
 
 W, H, FPS = 160, 288, 10

@@ -3,7 +3,8 @@ filling in unreported words, and character alignments."""
 
 import pytest
 
-from media.providers.align import (
+from media.providers.http import ProviderError
+from media.providers.voice.align import (
     TextWord,
     fill_starts,
     from_characters,
@@ -13,7 +14,6 @@ from media.providers.align import (
     syllables,
     word_of_offsets,
 )
-from media.providers.retry import ProviderError
 
 
 @pytest.mark.parametrize(

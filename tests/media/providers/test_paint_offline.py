@@ -12,14 +12,15 @@ import pytest
 from PIL import Image
 
 from media.errors import MediaError
-from media.providers.canvas import backdrop, rgb, safe_area
-from media.providers.flowchart import is_dummy, parse_flowchart, rank_flowchart
-from media.providers.paint_code import draw_code, lay_out_code, split_hint, tidy, tokenize
-from media.providers.paint_diagram import DiagramPainter, draw_diagram, fit_diagram
-from media.providers.paint_formula import FormulaPainter
-from media.providers.paint_placeholder import PlaceholderPainter
-from media.providers.paint_slide import SlidePainter, draw_slide, lay_out_slide
-from media.providers.script import Scene, Theme
+from media.providers.visual.base import Theme
+from media.providers.visual.canvas import backdrop, rgb, safe_area
+from media.providers.visual.code import draw_code, lay_out_code, split_hint, tidy, tokenize
+from media.providers.visual.diagram import DiagramPainter, draw_diagram, fit_diagram
+from media.providers.visual.flowchart import is_dummy, parse_flowchart, rank_flowchart
+from media.providers.visual.formula import FormulaPainter
+from media.providers.visual.placeholder import PlaceholderPainter
+from media.providers.visual.slide import SlidePainter, draw_slide, lay_out_slide
+from media.script import Scene
 
 SIZES = [(1080, 1920), (1920, 1080)]
 THEME = Theme()

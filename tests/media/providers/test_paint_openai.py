@@ -14,10 +14,11 @@ import pytest
 from PIL import Image
 
 from media.errors import MediaError
-from media.providers.paint_openai import OpenAIPainter, closest_size
-from media.providers.painters import make_painter
-from media.providers.retry import ProviderError
-from media.providers.script import Scene, Theme
+from media.providers.http import ProviderError
+from media.providers.visual.base import Theme
+from media.providers.visual.factory import make_painter
+from media.providers.visual.openai import OpenAIPainter, closest_size
+from media.script import Scene
 from tests.media.providers.test_painters_contract import files, png_bytes
 
 SCENE = Scene(narration="n", visual="image", title="Lighthouse", content="A watercolour lighthouse at dusk")

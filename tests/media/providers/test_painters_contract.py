@@ -19,15 +19,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from media.providers.paint_code import CodePainter
-from media.providers.paint_diagram import DiagramPainter
-from media.providers.paint_formula import FormulaPainter
-from media.providers.paint_openai import OpenAIPainter
-from media.providers.paint_placeholder import PlaceholderPainter
-from media.providers.paint_slide import SlidePainter
-from media.providers.paint_title import StandInPainter, TitlePainter
-from media.providers.painters import make_painter
-from media.providers.script import Painter, Scene, Theme
+from media.providers.visual.base import Painter, Theme
+from media.providers.visual.code import CodePainter
+from media.providers.visual.diagram import DiagramPainter
+from media.providers.visual.factory import make_painter
+from media.providers.visual.formula import FormulaPainter
+from media.providers.visual.openai import OpenAIPainter
+from media.providers.visual.placeholder import PlaceholderPainter
+from media.providers.visual.slide import SlidePainter
+from media.providers.visual.title import StandInPainter, TitlePainter
+from media.script import Scene
 
 VISUALS = Path(__file__).resolve().parents[2] / "_artifacts" / "visuals"
 SIZES = [(1080, 1920), (1920, 1080)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from media.providers.retry import ProviderError, require_key, send
+from media.providers.http import ProviderError, require_key, send
 
 
 class Script:

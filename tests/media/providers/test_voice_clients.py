@@ -10,11 +10,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from media.providers.retry import ProviderError
-from media.providers.voice_elevenlabs import ElevenLabsVoice
-from media.providers.voice_espeak import EspeakVoice
-from media.providers.voice_openai import OpenAIVoice
-from media.providers.voices import make_voice
+from media.providers.http import ProviderError
+from media.providers.voice.elevenlabs import ElevenLabsVoice
+from media.providers.voice.espeak import EspeakVoice
+from media.providers.voice.factory import make_voice
+from media.providers.voice.openai import OpenAIVoice
 from tests.media.providers.speech_fakes import (
     LEAD_SECONDS,
     TAIL_SECONDS,

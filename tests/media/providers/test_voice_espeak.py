@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from media.providers.retry import ProviderError
-from media.providers.voice_espeak import EspeakVoice, check_voice, list_voices, resolve_voice
+from media.providers.http import ProviderError
+from media.providers.voice.espeak import EspeakVoice, check_voice, list_voices, resolve_voice
 
 TWO_SENTENCES = (
     "Clipforge turns text into narrated videos. "

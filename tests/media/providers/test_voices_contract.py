@@ -10,11 +10,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from media.providers.retry import ProviderError
-from media.providers.script import Voice
-from media.providers.voice_elevenlabs import ElevenLabsVoice
-from media.providers.voice_espeak import EspeakVoice
-from media.providers.voice_openai import OpenAIVoice
+from media.providers.http import ProviderError
+from media.providers.voice.base import Voice
+from media.providers.voice.elevenlabs import ElevenLabsVoice
+from media.providers.voice.espeak import EspeakVoice
+from media.providers.voice.openai import OpenAIVoice
 from tests.media.providers.speech_fakes import (
     decoded_seconds,
     elevenlabs_handler,

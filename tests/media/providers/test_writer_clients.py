@@ -13,14 +13,18 @@ from typing import Any
 import httpx
 import pytest
 
-from media.providers import retry, writer_anthropic, writer_gemini, writer_openai
-from media.providers.retry import ProviderError
-from media.providers.script import Script, ScriptWriter
-from media.providers.writer_anthropic import AnthropicWriter
-from media.providers.writer_gemini import GeminiWriter
-from media.providers.writer_json import SCRIPT_SCHEMA, SYSTEM_PROMPT, build_prompt
-from media.providers.writer_openai import OpenAIWriter
-from media.providers.writers import make_writer
+from media.providers import http as retry
+from media.providers.http import ProviderError
+from media.providers.script import anthropic as writer_anthropic
+from media.providers.script import gemini as writer_gemini
+from media.providers.script import openai as writer_openai
+from media.providers.script.anthropic import AnthropicWriter
+from media.providers.script.base import ScriptWriter
+from media.providers.script.factory import make_writer
+from media.providers.script.gemini import GeminiWriter
+from media.providers.script.llm import SCRIPT_SCHEMA, SYSTEM_PROMPT, build_prompt
+from media.providers.script.openai import OpenAIWriter
+from media.script import Script
 
 TEXT = "Machine learning finds patterns in examples.\n\n```python\ndef fit_line(x, y):\n    ...\n```"
 TITLE = "How models learn"

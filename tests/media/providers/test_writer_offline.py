@@ -12,8 +12,8 @@ import sys
 import pytest
 
 from media.errors import MediaError
-from media.providers.script import Script
-from media.providers.writer_offline import OfflineWriter
+from media.providers.script.offline import OfflineWriter
+from media.script import Script
 
 CODE = """import numpy as np
 
@@ -212,7 +212,7 @@ def test_the_same_text_gives_the_same_script_in_another_process_with_another_has
     """Guards against set or dict order leaking into the script (Python salts str hashes per process)."""
     program = (
         "import asyncio, sys\n"
-        "from media.providers.writer_offline import OfflineWriter\n"
+        "from media.providers.script.offline import OfflineWriter\n"
         "text = sys.stdin.read()\n"
         "script = asyncio.run(OfflineWriter().write_script(text, title=None, max_scenes=4, language='en'))\n"
         "print(script.model_dump_json())\n"

@@ -12,8 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from media.providers.script import VISUAL_TYPES, ScriptWriter
-from media.providers.writers import LLM_PROVIDERS, make_writer
+from media.providers.script.base import ScriptWriter
+from media.providers.script.factory import LLM_PROVIDERS, make_writer
+from media.script import VISUAL_TYPES
 from tests.media.providers.test_writer_clients import answer
 
 PROSE = """Photosynthesis turns light into chemical energy. Plants capture sunlight with chlorophyll, a green
