@@ -1,11 +1,12 @@
 # make run   — install (first time) and start clipforge on http://127.0.0.1:8000 (HOST/PORT override)
 # make test  — install/refresh and run the whole test suite
+# make test-fast — the same without real renders, worker processes or Postgres (about a minute)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test test-fast lint format bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "clipforge needs Python 3.11+"; exit 1; }
@@ -21,6 +22,9 @@ run: install
 
 test: install
 	$(BIN)/pytest
+
+test-fast: install
+	$(BIN)/pytest -m "not slow and not postgres" -q
 
 lint: install
 	$(BIN)/ruff format --check .

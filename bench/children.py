@@ -12,7 +12,8 @@ from bench.workloads import Inputs, Workload, load_job
 def render_clipforge(workload: Workload, inputs: Inputs, out: Path) -> None:
     from pydantic import Field
 
-    from media.kinds.slideshow import SlideshowSpec, render_slideshow
+    from media.kinds.slideshow import SlideshowSpec
+    from media.render.engine import render_timeline
 
     class BenchSpec(SlideshowSpec):
         # The API takes at most 20 images per request; the renderer itself has no such limit, and W2
@@ -31,7 +32,7 @@ def render_clipforge(workload: Workload, inputs: Inputs, out: Path) -> None:
         crf=workload.crf,
         audio_fade_seconds=workload.audio_fade_seconds,
     )
-    render_slideshow(spec, out, out.with_suffix(".poster.jpg"))
+    render_timeline(spec.to_timeline(), out, out.with_suffix(".poster.jpg"))
 
 
 def main(argv: list[str]) -> int:

@@ -15,15 +15,14 @@ import uvicorn
 
 from clipforge.embedded import EmbeddedRedis
 from clipforge.settings import Settings
-from clipforge.wiring import WorkerResources, migrate, require_redis_url
+from clipforge.wiring import migrate
 
 log = logging.getLogger("clipforge")
 
 
-def _logging() -> None:
+def _logging(settings: Settings) -> None:
     logging.basicConfig(
-        level=os.environ.get("CLIPFORGE_LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
 
 
@@ -31,30 +30,6 @@ def serve_api(settings: Settings) -> None:
     from clipforge.app import create_app
 
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
-
-
-async def run_worker(settings: Settings) -> None:
-    from jobs import queue
-    from jobs.worker import create_worker
-
-    resources = WorkerResources(settings)
-    redis = await queue.connect(require_redis_url(settings))
-    worker = create_worker(
-        redis,
-        resources.build,
-        resources.close,
-        concurrency=settings.worker_concurrency,
-        job_timeout=settings.job_timeout_seconds,
-        max_tries=settings.job_max_tries,
-        reconcile_every_seconds=settings.reconcile_every_seconds,
-    )
-    try:
-        # async_run, not main: arq's SIGTERM/SIGINT handler cancels the task async_run creates.
-        await worker.async_run()
-    except asyncio.CancelledError:
-        log.info("worker stopped")
-    finally:
-        await worker.close()
 
 
 def up(settings: Settings) -> None:
@@ -122,13 +97,15 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.command == "create-key" and not args.user:
         parser.error("create-key needs --user")
-    _logging()
     settings = Settings()
+    _logging(settings)
     if args.command == "up":
         up(settings)
     elif args.command == "api":
         serve_api(settings)
     elif args.command == "worker":
+        from clipforge.worker import run_worker
+
         asyncio.run(run_worker(settings))
     elif args.command == "create-key":
         print_new_key(settings, args.user, args.name)

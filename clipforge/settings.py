@@ -5,14 +5,8 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-SIZE_PRESETS: dict[str, tuple[int, int]] = {
-    "1080x1920": (1080, 1920),
-    "1920x1080": (1920, 1080),
-    "1080x1080": (1080, 1080),
-}
 
 
 class Settings(BaseSettings):
@@ -27,7 +21,7 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Path("var")
     public_base_url: str = ""  # default: http://{host}:{port}
-    signing_secret: str = ""  # default: a random secret persisted in data_dir
+    signing_secret: SecretStr = SecretStr("")  # default: a random secret persisted in data_dir
     allow_private_urls: bool = False
 
     max_images: int = 20
@@ -71,16 +65,18 @@ class Settings(BaseSettings):
     llm_provider: str = "offline"  # offline | openai | anthropic | gemini
     tts_provider: str = "offline"  # offline | openai | elevenlabs
     image_provider: str = "offline"  # offline | openai (for `image` scenes; the others are always drawn here)
-    openai_api_key: str = ""
+    # Secrets: never shown in a repr, a log line or a traceback's locals.
+    openai_api_key: SecretStr = SecretStr("")
     # Any OpenAI-compatible endpoint (a gateway, a proxy, a self-hosted server) for the three OpenAI clients.
     openai_base_url: str = "https://api.openai.com/v1"
-    anthropic_api_key: str = ""
-    gemini_api_key: str = ""
-    elevenlabs_api_key: str = ""
+    anthropic_api_key: SecretStr = SecretStr("")
+    gemini_api_key: SecretStr = SecretStr("")
+    elevenlabs_api_key: SecretStr = SecretStr("")
     max_source_chars: int = 20_000  # an explainer's source text
     # A font for captions in scripts DejaVu Sans lacks (e.g. Debian's fonts-noto-cjk:
     # /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc).
     caption_font: Path | None = None
+    log_level: str = "INFO"
 
     @property
     def storage_root(self) -> Path:
@@ -101,8 +97,8 @@ class Settings(BaseSettings):
     def secret_bytes(self) -> bytes:
         """The URL-signing secret: configured, or generated once and kept in data_dir so that the API
         and every worker on this machine agree on it."""
-        if self.signing_secret:
-            return self.signing_secret.encode()
+        if self.signing_secret.get_secret_value():
+            return self.signing_secret.get_secret_value().encode()
         path = self.data_dir / "signing.key"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)

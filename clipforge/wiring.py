@@ -1,14 +1,10 @@
-"""Builds the long-lived pieces from Settings: the API's Services and the worker's Deps."""
+"""Builds the API's long-lived pieces from Settings (and what the API and workers share: storage, limits,
+migrations). The worker's are built in clipforge.worker."""
 
 from __future__ import annotations
 
 import logging
-import os
-import secrets
-import socket
 from contextlib import AsyncExitStack
-
-import httpx
 
 from clipforge.settings import Settings
 from db import repo
@@ -16,15 +12,12 @@ from db.engine import create_engine, session_factory
 from db.migrate import upgrade
 from jobs import queue
 from jobs.bus import ProgressHub
-from jobs.deps import Deps, WorkerTools
+from jobs.kind import InputLimits
 from media.inputs.fetch import FetchLimits
-from media.providers.script.factory import make_writer
-from media.providers.visual.factory import make_painter
-from media.providers.voice.espeak import check_voice, list_voices
-from media.providers.voice.factory import make_voice
+from media.providers.voice.catalog import check_voice, list_voices
 from media.storage.local import LocalStorage
 from media.timeline.checks import Limits as TimelineLimits
-from resolvers.context import Limits, Services
+from resolvers.context import Services
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +66,21 @@ def timeline_limits(settings: Settings) -> TimelineLimits:
     )
 
 
+def input_limits(settings: Settings) -> InputLimits:
+    offline_voice = settings.tts_provider.strip().lower() == "offline"
+    return InputLimits(
+        max_images=settings.max_images,
+        max_upload_bytes=settings.max_upload_bytes,
+        max_seconds_per_image=settings.max_seconds_per_image,
+        render_fps=settings.render_fps,
+        render_preset=settings.render_preset,
+        render_crf=settings.render_crf,
+        timeline=timeline_limits(settings),
+        max_source_chars=settings.max_source_chars,
+        check_voice=check_voice if offline_voice else None,
+    )
+
+
 async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
     engine = create_engine(settings.resolved_database_url)
     stack.push_async_callback(engine.dispose)
@@ -81,80 +89,12 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
     hub = ProgressHub(redis)
     await hub.start()
     stack.push_async_callback(hub.stop)
+    offline_voice = settings.tts_provider.strip().lower() == "offline"
     return Services(
         sessions=session_factory(engine),
         queue=redis,
         hub=hub,
         storage=storage_for(settings),
-        limits=Limits(
-            max_images=settings.max_images,
-            max_upload_bytes=settings.max_upload_bytes,
-            max_seconds_per_image=settings.max_seconds_per_image,
-            render_fps=settings.render_fps,
-            render_preset=settings.render_preset,
-            render_crf=settings.render_crf,
-            timeline=timeline_limits(settings),
-            max_source_chars=settings.max_source_chars,
-            check_voice=check_voice if settings.tts_provider == "offline" else None,
-            list_voices=list_voices if settings.tts_provider == "offline" else None,
-        ),
+        limits=input_limits(settings),
+        list_voices=list_voices if offline_voice else None,
     )
-
-
-class WorkerResources:
-    """Deps plus what must be closed with them (arq's startup/shutdown hooks call these)."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.stack = AsyncExitStack()
-
-    async def build(self) -> Deps:
-        s = self.settings
-        engine = create_engine(s.resolved_database_url)
-        self.stack.push_async_callback(engine.dispose)
-        redis = await queue.connect(require_redis_url(s))
-        self.stack.push_async_callback(redis.aclose)
-        http = httpx.AsyncClient(timeout=httpx.Timeout(s.download_timeout_seconds, connect=5.0))
-        self.stack.push_async_callback(http.aclose)
-        tools = WorkerTools(
-            storage=storage_for(s),
-            http=http,
-            fetch_limits=fetch_limits(s),
-            render_timeout_seconds=s.render_timeout_seconds,
-            render_memory_limit_mb=s.render_memory_limit_mb,
-            render_cpu_limit_seconds=s.render_cpu_limit_seconds,
-            work_root=s.work_root,
-            timeline_limits=timeline_limits(s),
-            writer=make_writer(
-                s.llm_provider,
-                http=http,
-                openai_api_key=s.openai_api_key,
-                anthropic_api_key=s.anthropic_api_key,
-                gemini_api_key=s.gemini_api_key,
-                openai_base_url=s.openai_base_url,
-            ),
-            voice=make_voice(
-                s.tts_provider,
-                http=http,
-                openai_api_key=s.openai_api_key,
-                elevenlabs_api_key=s.elevenlabs_api_key,
-                openai_base_url=s.openai_base_url,
-            ),
-            painter=make_painter(
-                s.image_provider, http=http, openai_key=s.openai_api_key, openai_base_url=s.openai_base_url
-            ),
-            caption_font=s.caption_font,
-        )
-        return Deps(
-            sessions=session_factory(engine),
-            redis=redis,
-            tools=tools,
-            worker_id=f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}",
-            events_per_second=s.progress_events_per_second,
-            max_tries=s.job_max_tries,
-            lease_seconds=s.lease_seconds,
-            requeue_after_seconds=s.requeue_after_seconds,
-        )
-
-    async def close(self, _deps: Deps) -> None:
-        await self.stack.aclose()

@@ -10,9 +10,7 @@ from sqlalchemy import delete, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from db.tables import Artifact, Job, Stage, User, utcnow
-
-TERMINAL = frozenset({"COMPLETED", "FAILED", "CANCELLED"})
+from db.tables import Artifact, Job, JobStatus, Stage, StageStatus, User, utcnow
 
 
 def aware(value: datetime) -> datetime:
@@ -44,7 +42,8 @@ async def create_job(
         id=job_id,
         user_id=user_id,
         kind=kind,
-        status="QUEUED",
+        status=JobStatus.QUEUED,
+        stage_count=len(stages),
         seq=1,
         message="queued",
         input=input,
@@ -124,7 +123,9 @@ async def claim_job(
     `queue_id`, only the queue entry the row names may: an older entry (superseded by a re-drive or a
     retry) must not start a second run beside the current one."""
     now = utcnow()
-    query = update(Job).where(col(Job.id) == job_id, col(Job.status).in_(["QUEUED", "PROCESSING"]))
+    query = update(Job).where(
+        col(Job.id) == job_id, col(Job.status).in_([JobStatus.QUEUED, JobStatus.PROCESSING])
+    )
     if queue_id is not None:  # rows from before queue ids were recorded (NULL) run from any entry
         query = query.where(or_(col(Job.queue_id).is_(None), col(Job.queue_id) == queue_id))
     query = (
@@ -138,7 +139,7 @@ async def claim_job(
         .values(
             seq=Job.seq + 1,
             updated_at=now,
-            status="PROCESSING",
+            status=JobStatus.PROCESSING,
             lease_owner=owner,
             lease_expires_at=now + timedelta(seconds=lease_seconds),
             **values,
@@ -154,7 +155,7 @@ async def renew_lease(session: AsyncSession, job_id: str, *, owner: str, lease_s
     Not a visible change, so seq stays."""
     result = await session.execute(
         update(Job)
-        .where(col(Job.id) == job_id, col(Job.status) == "PROCESSING", col(Job.lease_owner) == owner)
+        .where(col(Job.id) == job_id, col(Job.status) == JobStatus.PROCESSING, col(Job.lease_owner) == owner)
         .where(col(Job.cancel_requested).is_(False))
         .values(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds))
     )
@@ -164,7 +165,7 @@ async def renew_lease(session: AsyncSession, job_id: str, *, owner: str, lease_s
 async def expired_leases(session: AsyncSession, *, limit: int = 100) -> list[Job]:
     query = (
         select(Job)
-        .where(col(Job.status) == "PROCESSING", col(Job.lease_expires_at) < utcnow())
+        .where(col(Job.status) == JobStatus.PROCESSING, col(Job.lease_expires_at) < utcnow())
         .order_by(col(Job.lease_expires_at))
         .limit(limit)
     )
@@ -174,7 +175,7 @@ async def expired_leases(session: AsyncSession, *, limit: int = 100) -> list[Job
 async def queued_before(session: AsyncSession, *, before: datetime, limit: int = 100) -> list[Job]:
     query = (
         select(Job)
-        .where(col(Job.status) == "QUEUED", col(Job.updated_at) < before)
+        .where(col(Job.status) == JobStatus.QUEUED, col(Job.updated_at) < before)
         .order_by(col(Job.id))
         .limit(limit)
     )
@@ -200,11 +201,19 @@ async def update_stage(session: AsyncSession, job_id: str, name: str, **values: 
 
 
 async def reset_unfinished_stages(session: AsyncSession, job_id: str) -> None:
-    """Keep finished stages (their checkpoints) and make the rest runnable again."""
+    """Keep finished stages (their outputs) and make the rest runnable again. Keyed checkpoints stay too:
+    a stage that had started a paid task resumes it instead of paying again."""
     await session.execute(
         update(Stage)
-        .where(col(Stage.job_id) == job_id, col(Stage.status) != "DONE")
-        .values(status="PENDING", progress=0.0, output=None, error=None, started_at=None, finished_at=None)
+        .where(col(Stage.job_id) == job_id, col(Stage.status) != StageStatus.DONE)
+        .values(
+            status=StageStatus.PENDING,
+            progress=0.0,
+            output=None,
+            error=None,
+            started_at=None,
+            finished_at=None,
+        )
     )
 
 
@@ -231,6 +240,6 @@ async def jobs_updated_since(
     if since is not None:
         query = query.where(col(Job.updated_at) >= since)
     else:
-        query = query.where(col(Job.status).in_(["QUEUED", "PROCESSING"]))
+        query = query.where(col(Job.status).in_([JobStatus.QUEUED, JobStatus.PROCESSING]))
     query = query.order_by(col(Job.updated_at).desc()).limit(limit)
     return list(reversed((await session.execute(query)).scalars().all()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, UniqueConstraint
@@ -11,6 +12,24 @@ from sqlmodel import Field, SQLModel
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class JobStatus(StrEnum):
+    QUEUED = "QUEUED"
+    PROCESSING = "PROCESSING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+TERMINAL = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
+
+
+class StageStatus(StrEnum):
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    DONE = "DONE"
+    FAILED = "FAILED"
 
 
 def _ts(**kw: Any) -> Any:
@@ -49,6 +68,9 @@ class Job(SQLModel, table=True):
     kind: str = Field(max_length=32)
     status: str = Field(max_length=16, index=True)
     stage: str | None = Field(default=None, max_length=64)
+    # Where `stage` stands among the job's stages, so a progress event is built from this row alone.
+    stage_index: int = 0
+    stage_count: int = 0
     progress: float = 0.0
     # Every saved change bumps seq; subscribers use it to drop what they have already seen.
     seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
@@ -80,12 +102,17 @@ class Stage(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=64)
     position: int
     weight: float
-    status: str = Field(default="PENDING", max_length=16)
+    status: str = Field(default=StageStatus.PENDING, max_length=16)
     progress: float = 0.0
     attempts: int = 0
     error: str | None = Field(default=None, max_length=2000)
     # The checkpoint: a finished stage's output, read back instead of re-running the stage.
     output: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    # Keyed checkpoints inside a stage (e.g. a paid provider task's id, saved the moment it is known), kept
+    # across reruns and retries so that no rerun pays for the same work twice.
+    checkpoints: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
+    )
     started_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     finished_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
 

@@ -1,4 +1,4 @@
-"""ProgressEvent: what every subscriber sees. Built from the job row, so a snapshot and a live event
+"""ProgressEvent: what every subscriber sees. Built from the job row alone, so a snapshot and a live event
 are the same thing and `seq` orders them."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from db.repo import TERMINAL, aware
-from db.tables import Job
+from db.repo import aware
+from db.tables import TERMINAL, Job
 
 
 @dataclass(frozen=True)
@@ -42,16 +42,15 @@ class ProgressEvent:
         return cls(**data)
 
 
-def event_from_job(job: Job, stage_names: tuple[str, ...]) -> ProgressEvent:
-    index = stage_names.index(job.stage) if job.stage in stage_names else 0
+def event_from_job(job: Job) -> ProgressEvent:
     return ProgressEvent(
         job_id=job.id,
         user_id=job.user_id,
         seq=job.seq,
         status=job.status,
         stage=job.stage,
-        stage_index=index,
-        stage_count=len(stage_names),
+        stage_index=job.stage_index,
+        stage_count=job.stage_count,
         progress=round(job.progress, 2),
         message=job.message,
         eta_seconds=job.eta_seconds,

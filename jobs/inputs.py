@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -41,7 +42,7 @@ class Wanted(BaseModel):
     label: str  # how an error names it: "image 03", "tracks[0].clips[2].source"
 
 
-async def fetch_inputs(call: StageCall, wanted: Sequence[Wanted]) -> dict[str, StoredInput]:
+async def fetch_inputs(call: StageCall[Any], wanted: Sequence[Wanted]) -> dict[str, StoredInput]:
     """Every wanted input in storage at jobs/<id>/inputs/<name><ext>, by name; a few at a time."""
     inbox = call.work_dir / "inputs"
     inbox.mkdir(parents=True, exist_ok=True)
@@ -66,16 +67,8 @@ async def fetch_inputs(call: StageCall, wanted: Sequence[Wanted]) -> dict[str, S
     return {item.name: result for item, result in zip(wanted, stored, strict=True)}
 
 
-async def local_copies(call: StageCall, items: Sequence[StoredInput], folder: Path) -> dict[str, Path]:
-    """Stored inputs as files in `folder` (the render child reads local files), by storage key."""
-    await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
-    storage = call.tools.storage
-    paths = await asyncio.gather(*(storage.fetch_to(i.key, folder / Path(i.key).name) for i in items))
-    return {item.key: path for item, path in zip(items, paths, strict=True)}
-
-
 async def _materialise(
-    call: StageCall, ref: InputRef, dest: Path, accept: frozenset[MediaKind]
+    call: StageCall[Any], ref: InputRef, dest: Path, accept: frozenset[MediaKind]
 ) -> tuple[Path, str, str]:
     if ref.url:
         fetched = await fetch_to_file(call.tools.http, ref.url, dest, accept, call.tools.fetch_limits)

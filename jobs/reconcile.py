@@ -11,12 +11,9 @@ from datetime import timedelta
 from arq import ArqRedis
 
 from db import repo
-from db.tables import Job, utcnow
-from jobs.bus import publish
+from db.tables import JobStatus, utcnow
 from jobs.deps import Deps
-from jobs.events import event_from_job
-from jobs.kinds import PIPELINES
-from jobs.queue import enqueue_job, in_queue, redrive_id
+from jobs.queue import enqueue_job, in_queue
 
 log = logging.getLogger(__name__)
 
@@ -28,52 +25,20 @@ class Report:
     failed: list[str] = field(default_factory=list)
 
 
-def _queue_id(job: Job) -> str:
-    return redrive_id(job.id, job.seq + 1)  # the update that records it bumps seq: unique per re-drive
-
-
-async def _changed(deps: Deps, job: Job | None) -> None:
-    if job is not None:
-        pipeline = PIPELINES.get(job.kind)
-        await publish(deps.redis, event_from_job(job, pipeline.stage_names if pipeline else ()))
-
-
 async def reconcile(deps: Deps, queue: ArqRedis) -> Report:
     report = Report()
+    lifecycle = deps.lifecycle
     async with deps.sessions() as session:
         expired = await repo.expired_leases(session)
     for job in expired:
-        async with deps.sessions.begin() as session:
-            if job.attempts >= deps.max_tries:
-                updated = await repo.update_job(
-                    session,
-                    job.id,
-                    only_if_status=("PROCESSING",),
-                    status="FAILED",
-                    error_code="WORKER_LOST",
-                    error_message=f"the worker running this job stopped responding ({job.attempts} tries)",
-                    message="failed: worker lost",
-                    finished_at=utcnow(),
-                    lease_owner=None,
-                    lease_expires_at=None,
-                )
+        if job.attempts >= deps.max_tries:
+            if await lifecycle.give_up(job) is not None:
                 report.failed.append(job.id)
-            else:
-                queue_id = _queue_id(job)
-                updated = await repo.update_job(
-                    session,
-                    job.id,
-                    only_if_status=("PROCESSING",),
-                    message="worker lost; resuming from the last finished stage",
-                    queue_id=queue_id,
-                    lease_owner=None,
-                    # Not re-driven again until a worker has had time to pick it up.
-                    lease_expires_at=utcnow() + timedelta(seconds=deps.lease_seconds),
-                )
-                report.redriven.append(job.id)
-        await _changed(deps, updated)
-        if updated is not None and updated.status == "PROCESSING":
-            await enqueue_job(queue, job.id, queue_id=updated.queue_id)
+            continue
+        redriven = await lifecycle.redrive(job, lease_seconds=deps.lease_seconds)
+        if redriven is not None and redriven.status == JobStatus.PROCESSING:
+            report.redriven.append(job.id)
+            await enqueue_job(queue, job.id, queue_id=redriven.queue_id)
 
     async with deps.sessions() as session:
         queued = await repo.queued_before(
@@ -82,12 +47,9 @@ async def reconcile(deps: Deps, queue: ArqRedis) -> Report:
     for job in queued:
         if job.queue_id and await in_queue(queue, job.queue_id):
             continue  # waiting its turn
-        async with deps.sessions.begin() as session:
-            updated = await repo.update_job(
-                session, job.id, only_if_status=("QUEUED",), queue_id=_queue_id(job)
-            )
-        if updated is not None:
-            await enqueue_job(queue, job.id, queue_id=updated.queue_id)
+        requeued = await lifecycle.requeue(job)
+        if requeued is not None:
+            await enqueue_job(queue, job.id, queue_id=requeued.queue_id)
             report.requeued.append(job.id)
     if report.redriven or report.requeued or report.failed:
         log.warning(

@@ -1,78 +1,51 @@
-"""What a stage is: an async function from a StageCall to a pydantic output, plus a progress weight.
+"""What a stage is: an async function from a StageCall to a pydantic output, plus a progress weight; and a
+pipeline, the stages of a job in order.
 
-A stage gets its inputs (the job's params, earlier stages' outputs) and its tools through the call;
-it never touches settings, Redis or the database itself.
+A stage gets its inputs (the job's params, earlier stages' outputs), its tools and providers through the
+call; it never touches settings, Redis or the database itself. Stages are generic over the params of their
+job kind, so a stage reads `call.params` with its own type.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-import httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
-from media.inputs.fetch import FetchLimits
-from media.providers.script.base import ScriptWriter
-from media.providers.visual.base import Painter
-from media.providers.voice.base import Voice
-from media.storage.base import Storage
-from media.timeline.checks import Limits
+from jobs.tools import Tools
+
+if TYPE_CHECKING:
+    from media.providers.registry import Providers
 
 Out = TypeVar("Out", bound=BaseModel)
-
-
-class Tools(Protocol):
-    """Long-lived things a stage may use, built once per worker."""
-
-    @property
-    def storage(self) -> Storage: ...
-    @property
-    def http(self) -> httpx.AsyncClient: ...
-    @property
-    def fetch_limits(self) -> FetchLimits: ...
-    @property
-    def render_timeout_seconds(self) -> float: ...
-    @property
-    def work_root(self) -> Path: ...
-    @property
-    def timeline_limits(self) -> Limits: ...
-    @property
-    def writer(self) -> ScriptWriter: ...
-    @property
-    def voice(self) -> Voice: ...
-    @property
-    def painter(self) -> Painter: ...
-    @property
-    def placeholder(self) -> Painter: ...
-    @property
-    def caption_font(self) -> Path | None: ...
-    @property
-    def render_memory_limit_mb(self) -> int: ...
-    @property
-    def render_cpu_limit_seconds(self) -> float | None: ...
-
-
-class JobError(Exception):
-    """A problem that fails the job with a code the user sees (bad input found while working)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
+T = TypeVar("T")
+P = TypeVar("P", bound=BaseModel)
+P_co = TypeVar("P_co", bound=BaseModel, covariant=True)
+P_contra = TypeVar("P_contra", bound=BaseModel, contravariant=True)
 
 
 @dataclass(frozen=True)
-class StageCall:
+class StageCall(Generic[P_co]):
     job_id: str
-    params: BaseModel
+    user_id: str
+    params: P_co
     outputs: Mapping[str, BaseModel]
     tools: Tools
     work_dir: Path
     report: Callable[[float, str], Awaitable[None]]  # (fraction of this stage done, message)
     add_artifact: Callable[[str, str, str, int], Awaitable[None]]  # kind, key, content type, bytes
+    # Keyed checkpoints of this stage, as saved so far, and how to save them (the stage row).
+    checkpoints: dict[str, Any] = field(default_factory=dict)
+    save_checkpoints: Callable[[dict[str, Any]], Awaitable[None]] | None = None
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def providers(self) -> Providers:
+        return self.tools.providers
 
     def output(self, stage: str, kind: type[Out]) -> Out:
         value = self.outputs[stage]
@@ -80,25 +53,36 @@ class StageCall:
             raise TypeError(f"stage {stage!r} produced {type(value).__name__}, not {kind.__name__}")
         return value
 
+    def checkpointed(self, key: str, kind: type[T]) -> T | None:
+        """What an earlier run of this stage saved under `key`, or None."""
+        raw = self.checkpoints.get(key)
+        return None if raw is None else TypeAdapter(kind).validate_python(raw)
+
+    async def checkpoint(self, key: str, value: Any) -> None:
+        """Save `value` (JSON-able, or pydantic) under `key` before going on: a rerun of this stage, on this
+        worker or another, after a crash or a retryJob, finds it with `checkpointed`."""
+        async with self._lock:  # stages that gather several calls save one merged dict at a time
+            self.checkpoints[key] = TypeAdapter(type(value)).dump_python(value, mode="json")
+            if self.save_checkpoints is not None:
+                await self.save_checkpoints(dict(self.checkpoints))
+
+    async def once(self, key: str, make: Callable[[], Awaitable[T]], kind: type[T]) -> T:
+        """The value saved under `key`, else make it and save it. For paid work: `make` submits the task and
+        returns its id, so a rerun polls the task it already paid for instead of paying again."""
+        found = self.checkpointed(key, kind)
+        if found is not None:
+            return found
+        made = await make()
+        await self.checkpoint(key, made)
+        return made
+
 
 @dataclass(frozen=True)
-class StageSpec:
+class StageSpec(Generic[P_contra]):
     name: str
-    run: Callable[[StageCall], Awaitable[BaseModel]]
+    run: Callable[[StageCall[P_contra]], Awaitable[BaseModel]]
     output: type[BaseModel]
     weight: float
-
-
-@dataclass(frozen=True)
-class Pipeline:
-    kind: str
-    params: type[BaseModel]
-    stages: tuple[StageSpec, ...]
-    result: Callable[[Mapping[str, BaseModel]], JobResult]
-
-    @property
-    def stage_names(self) -> tuple[str, ...]:
-        return tuple(s.name for s in self.stages)
 
 
 @dataclass(frozen=True)
@@ -106,3 +90,14 @@ class JobResult:
     video_key: str | None = None
     thumbnail_key: str | None = None
     manifest_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Pipeline(Generic[P]):
+    params: type[P]
+    stages: tuple[StageSpec[P], ...]
+    result: Callable[[Mapping[str, BaseModel]], JobResult]
+
+    @property
+    def stage_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.stages)

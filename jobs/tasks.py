@@ -7,7 +7,7 @@ from typing import Any
 
 from db import repo
 from jobs.deps import Deps
-from jobs.kinds import PIPELINES
+from jobs.kinds import KINDS
 from jobs.pipeline import run_pipeline
 from jobs.reconcile import reconcile
 
@@ -22,11 +22,16 @@ async def run_job(ctx: dict[str, Any], job_id: str) -> None:
     if job is None:
         log.warning("job %s not found; dropping it", job_id)
         return
-    pipeline = PIPELINES.get(job.kind)
-    if pipeline is None:
-        log.error("job %s has unknown kind %s", job_id, job.kind)
+    kind = KINDS.get(job.kind)
+    if kind is None:
+        # Queued by a newer API than this worker, or a kind since removed: fail it with a reason rather
+        # than leave it QUEUED for the reconciler to enqueue again and again.
+        log.error("job %s has kind %s, which this worker cannot run", job_id, job.kind)
+        await deps.lifecycle.reject(
+            job_id, "UNKNOWN_KIND", f"this service cannot run jobs of kind {job.kind!r}"
+        )
         return
-    await run_pipeline(deps, pipeline, job_id, attempt=attempt, queue_id=ctx.get("job_id"))
+    await run_pipeline(deps, kind.pipeline, job_id, attempt=attempt, queue_id=ctx.get("job_id"))
 
 
 async def reconcile_jobs(ctx: dict[str, Any]) -> None:

@@ -1,23 +1,11 @@
-"""Expected errors: a code for programs, a message for people, the offending field when there is one."""
+"""Expected errors of the API: a refused input (UserError, shared with the job kinds' input checks) and a
+missing object."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from jobs.errors import UserError
 
-
-class UserError(Exception):
-    def __init__(
-        self,
-        code: str,
-        message: str,
-        field: str | None = None,
-        problems: Sequence[tuple[str, str]] = (),
-    ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.field = field
-        self.problems = list(problems)  # (path, message) for every problem, when there are several
+__all__ = ["NotFound", "UserError"]
 
 
 class NotFound(UserError):

@@ -5,21 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from db import repo
-from db.tables import Job, utcnow
-from jobs.bus import publish
-from jobs.events import event_from_job
-from jobs.kinds import PIPELINES
+from db.tables import Job
 from resolvers.availability import database_errors
 from resolvers.context import Context
 from resolvers.errors import NotFound, UserError
 from resolvers.views import JobView, job_view
 
 MAX_PAGE = 100
-
-
-def stage_names(kind: str) -> tuple[str, ...]:
-    pipeline = PIPELINES.get(kind)
-    return pipeline.stage_names if pipeline else ()
 
 
 async def views(ctx: Context, jobs: list[Job]) -> list[JobView]:
@@ -77,19 +69,9 @@ async def list_jobs(
 async def cancel_job(ctx: Context, job_id: str) -> JobView:
     """Cancelled at once for the caller; a running worker sees the row change and kills its render."""
     await load_job(ctx, job_id)
-    async with ctx.services.sessions.begin() as session:
-        job = await repo.update_job(
-            session,
-            job_id,
-            only_if_status=("QUEUED", "PROCESSING"),
-            status="CANCELLED",
-            cancel_requested=True,
-            message="cancelled",
-            eta_seconds=None,
-            finished_at=utcnow(),
-        )
-    if job is None:
+    with database_errors():
+        cancelled = await ctx.services.lifecycle.cancel(job_id)
+    if cancelled is None:
         current = await load_job(ctx, job_id)
         raise UserError("JOB_FINISHED", f"job {job_id!r} is already {current.status.lower()}", "id")
-    await publish(ctx.services.queue, event_from_job(job, stage_names(job.kind)))
     return await get_job(ctx, job_id)

@@ -12,7 +12,7 @@ from jobs.bus import RESYNC, Subscriber
 from jobs.events import ProgressEvent, event_from_job
 from resolvers.availability import database_errors
 from resolvers.context import Context
-from resolvers.jobs import load_job, stage_names
+from resolvers.jobs import load_job
 
 
 async def _next(sub: Subscriber, quiet_seconds: float) -> ProgressEvent | str:
@@ -27,13 +27,11 @@ async def job_progress(
 ) -> AsyncIterator[ProgressEvent]:
     services = ctx.services
     async with services.hub.subscribe(user_id=ctx.user_id, job_id=job_id) as sub:
-        job = await load_job(ctx, job_id)
-        names = stage_names(job.kind)
         last = after_seq if after_seq is not None else -1
-        item: ProgressEvent | str = event_from_job(job, names)
+        item: ProgressEvent | str = event_from_job(await load_job(ctx, job_id))
         while True:
             if item == RESYNC:
-                item = event_from_job(await load_job(ctx, job_id), names)
+                item = event_from_job(await load_job(ctx, job_id))
             if isinstance(item, ProgressEvent) and item.seq > last:
                 last = item.seq
                 yield item
@@ -41,7 +39,7 @@ async def job_progress(
                     return
             elif isinstance(item, ProgressEvent) and item.terminal and item.seq == last:
                 return
-            item = await _next(sub, services.limits.resync_seconds)
+            item = await _next(sub, services.resync_seconds)
 
 
 async def job_updates(ctx: Context) -> AsyncIterator[ProgressEvent]:
@@ -51,14 +49,14 @@ async def job_updates(ctx: Context) -> AsyncIterator[ProgressEvent]:
         seen: dict[str, int] = {}
         since: datetime | None = None
         while True:
-            item = await _next(sub, services.limits.resync_seconds)
+            item = await _next(sub, services.resync_seconds)
             if isinstance(item, ProgressEvent):
                 events = [item]
             else:
                 with database_errors():
                     async with services.sessions() as session:
                         changed = await repo.jobs_updated_since(session, user_id=ctx.user_id, since=since)
-                events = [event_from_job(j, stage_names(j.kind)) for j in changed]
+                events = [event_from_job(j) for j in changed]
             for event in events:
                 if event.seq > seen.get(event.job_id, -1):
                     seen[event.job_id] = event.seq

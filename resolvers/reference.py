@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from jobs.params import SIZE_PRESETS
 from media.kinds.explainer import THEMES
 from resolvers.context import Context
-from resolvers.slideshow import SIZE_PRESETS
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ def styles() -> list[StyleView]:
 def voices(ctx: Context, language: str | None) -> list[VoiceView]:
     """The configured voice's voices (the offline one lists ~130), optionally those speaking `language`
     (a prefix match: "en" finds en-us and en-gb). Empty for cloud voices, whose names their vendor lists."""
-    listed = ctx.services.limits.list_voices
+    listed = ctx.services.list_voices
     if listed is None:
         return []
     wanted = (language or "").strip().lower()

@@ -10,14 +10,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
 from db import repo
 from db.tables import Job
+from jobs.kind import Kind
 from jobs.queue import enqueue_job
-from jobs.stage import Pipeline
 from resolvers.availability import RETRY_LATER, database_errors
 from resolvers.context import Context
 from resolvers.idempotency import check_key, input_hash, reused
@@ -36,7 +37,7 @@ ENQUEUE_TIMEOUT_SECONDS = 2.0
 async def submit(
     ctx: Context,
     job_id: str,
-    pipeline: Pipeline,
+    kind: Kind[Any],
     params: BaseModel,
     *,
     idempotency_key: str | None = None,
@@ -47,9 +48,9 @@ async def submit(
     data = params.model_dump(mode="json")
     try:
         key = check_key(idempotency_key)
-        digest = input_hash(pipeline.kind, data, uploads)
+        digest = input_hash(kind.name, data, uploads)
         with database_errors(UNAVAILABLE):
-            winner = await _insert(ctx, job_id, pipeline, data, key, digest)
+            winner = await _insert(ctx, job_id, kind, data, key, digest)
     except BaseException:
         await _discard_uploads(ctx, job_id, uploads)  # no row refers to them
         raise
@@ -63,21 +64,19 @@ async def submit(
 
 
 async def _insert(
-    ctx: Context, job_id: str, pipeline: Pipeline, data: dict[str, object], key: str | None, digest: str
+    ctx: Context, job_id: str, kind: Kind[Any], data: dict[str, object], key: str | None, digest: str
 ) -> Job | None:
     """Create the row and return None; or, when this key already made a job with this input, that job."""
     try:
-        async with ctx.services.sessions.begin() as session:
-            await repo.create_job(
-                session,
-                job_id=job_id,
-                user_id=ctx.user_id,
-                kind=pipeline.kind,
-                input=data,
-                stages=[(s.name, s.weight) for s in pipeline.stages],
-                idempotency_key=key,
-                input_hash=digest,
-            )
+        await ctx.services.lifecycle.create(
+            job_id=job_id,
+            user_id=ctx.user_id,
+            kind=kind.name,
+            input=data,
+            stages=kind.stage_weights,
+            idempotency_key=key,
+            input_hash=digest,
+        )
         return None
     except IntegrityError:
         if key is None:

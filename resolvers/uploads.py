@@ -6,7 +6,7 @@ import hashlib
 import re
 import tempfile
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, TypeGuard, runtime_checkable
 
 from media.storage.base import Storage
 from resolvers.errors import UserError
@@ -14,12 +14,17 @@ from resolvers.errors import UserError
 CHUNK = 1024 * 1024
 
 
+@runtime_checkable
 class Upload(Protocol):
     """What starlette's UploadFile offers; resolvers do not depend on the web framework."""
 
     filename: str | None
 
     async def read(self, size: int = -1) -> bytes: ...
+
+
+def is_upload(value: Any) -> TypeGuard[Upload]:
+    return not isinstance(value, str | bytes) and isinstance(value, Upload)
 
 
 def safe_name(name: str | None, fallback: str) -> str:

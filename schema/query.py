@@ -4,19 +4,10 @@ import strawberry
 
 from resolvers import jobs as job_resolvers
 from resolvers import reference
-from resolvers.context import Context
 from resolvers.errors import UserError
 from schema.errors import graphql_error
-from schema.types import Job, JobConnection, JobEdge, JobKind, JobStatus, PageInfo
-
-Info = strawberry.Info[Context, None]
-
-
-async def fetch_job(info: strawberry.Info, job_id: str) -> Job | None:
-    try:
-        return Job.from_view(await job_resolvers.get_job(info.context, job_id))
-    except UserError as err:
-        raise graphql_error(err) from None
+from schema.info import Info
+from schema.types import Job, JobConnection, JobEdge, JobKind, JobStatus, PageInfo, fetch_job
 
 
 @strawberry.type

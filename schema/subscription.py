@@ -5,12 +5,10 @@ from collections.abc import AsyncGenerator
 import strawberry
 
 from resolvers import progress
-from resolvers.context import Context
 from resolvers.errors import UserError
 from schema.errors import graphql_error
+from schema.info import Info
 from schema.types import ProgressEvent
-
-Info = strawberry.Info[Context, None]
 
 
 @strawberry.type

@@ -7,7 +7,11 @@ from enum import Enum
 
 import strawberry
 
+from resolvers import jobs as job_resolvers
+from resolvers.errors import UserError
 from resolvers.views import ArtifactView, EventView, JobView, StageView
+from schema.errors import graphql_error
+from schema.info import Info
 
 
 @strawberry.enum
@@ -19,13 +23,10 @@ class JobStatus(Enum):
     CANCELLED = "CANCELLED"
 
 
-@strawberry.enum
+@strawberry.enum(description="The kinds of job the service runs (one per create mutation).")
 class JobKind(Enum):
     SLIDESHOW = "SLIDESHOW"
     EXPLAINER = "EXPLAINER"
-    SHORT = "SHORT"
-    PRODUCT_AD = "PRODUCT_AD"
-    SCENE_VIDEO = "SCENE_VIDEO"
     TIMELINE = "TIMELINE"
 
 
@@ -134,9 +135,7 @@ class ProgressEvent:
     at: datetime
 
     @strawberry.field(description="The whole job, read when asked for (costs a database read).")
-    async def job(self, info: strawberry.Info) -> Job | None:
-        from schema.query import fetch_job  # the query module builds Jobs; imported late to avoid a cycle
-
+    async def job(self, info: Info) -> Job | None:
         return await fetch_job(info, str(self.job_id))
 
     @classmethod
@@ -153,6 +152,13 @@ class ProgressEvent:
             eta_seconds=v.eta_seconds,
             at=v.at,
         )
+
+
+async def fetch_job(info: Info, job_id: str) -> Job:
+    try:
+        return Job.from_view(await job_resolvers.get_job(info.context, job_id))
+    except UserError as err:
+        raise graphql_error(err) from None
 
 
 @strawberry.type

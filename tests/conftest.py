@@ -20,8 +20,8 @@ from clipforge.embedded import EmbeddedRedis
 from db import repo
 from db.engine import create_engine, session_factory
 from db.migrate import upgrade
-from jobs.deps import Deps, WorkerTools
-from media.inputs.fetch import FetchLimits
+from jobs.deps import Deps
+from jobs.tools import RenderLimits, Tools
 from media.storage.local import LocalStorage
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.cleanup()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
@@ -146,12 +146,11 @@ async def service(settings: Settings, engine: AsyncEngine) -> AsyncIterator[Serv
 @pytest.fixture
 async def deps(engine: AsyncEngine, redis: Redis, tmp_path: Path) -> AsyncIterator[Deps]:
     async with httpx.AsyncClient() as http:
-        tools = WorkerTools(
+        tools = Tools(
             storage=LocalStorage(tmp_path / "storage", "http://127.0.0.1:1", b"s"),
             http=http,
-            fetch_limits=FetchLimits(),
-            render_timeout_seconds=60,
             work_root=tmp_path / "work",
+            render=RenderLimits(timeout_seconds=60),
         )
         yield Deps(
             sessions=session_factory(engine), redis=redis, tools=tools, worker_id="test-worker",

@@ -17,7 +17,7 @@ import websockets
 
 from clipforge.app import create_app
 from clipforge.settings import Settings
-from clipforge.wiring import WorkerResources
+from clipforge.worker import WorkerResources
 from jobs import queue
 from jobs.worker import create_worker
 

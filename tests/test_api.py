@@ -69,7 +69,7 @@ async def test_create_returns_a_queued_job_at_once_and_enqueues_it_once(
     job = await create(service, imageUrls=urls(2))
     assert job["__typename"] == "Job"
     assert job["status"] == "QUEUED" and job["seq"] == 1
-    assert [s["name"] for s in job["stages"]] == ["fetch", "render", "store", "finalize"]
+    assert [s["name"] for s in job["stages"]] == ["fetch", "compose", "render", "store", "finalize"]
     assert await redis.zcard("clipforge:queue") == 1
     fetched = await service.gql(JOB, {"id": job["id"]})
     assert fetched["data"]["job"] == {"id": job["id"], "status": "QUEUED", "kind": "SLIDESHOW"}

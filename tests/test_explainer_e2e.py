@@ -10,10 +10,13 @@ from typing import Any
 
 import av
 import numpy as np
+import pytest
 from PIL import Image
 
 from tests.service import Service
 from tests.test_slideshow_e2e import watch
+
+pytestmark = pytest.mark.slow  # real renders and worker processes: `make test`, not `make test-fast`
 
 CREATE = """
 mutation($input: ExplainerInput!) {
@@ -65,7 +68,7 @@ async def test_a_text_with_code_a_formula_and_steps_becomes_a_narrated_captioned
     created = await create(service, title="How sorting works", maxScenes=6)
     assert created["__typename"] == "Job", created
     assert [s["name"] for s in created["stages"]] == [
-        "script", "assets", "captions", "render", "store", "finalize",
+        "script", "assets", "compose", "render", "store", "finalize",
     ]  # fmt: skip
     events = await watch(service, created["id"])
     assert events[-1]["status"] == "COMPLETED", events[-1]

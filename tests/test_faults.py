@@ -8,11 +8,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from db import repo
 from db.engine import create_engine, session_factory
 from tests.factory import COLOURS, jpeg
 from tests.service import MediaServer, Service
 from tests.workers import worker_processes
+
+pytestmark = pytest.mark.slow  # real renders and worker processes: `make test`, not `make test-fast`
 
 CREATE = """mutation($input: SlideshowInput!) { createSlideshow(input: $input) { ... on Job { id } } }"""
 PROGRESS = "subscription($id: ID!) { jobProgress(jobId: $id) { seq status stage progress message } }"
@@ -56,7 +60,8 @@ async def test_a_job_whose_worker_is_killed_mid_render_is_finished_by_another_fr
     assert any("worker lost" in e["message"] for e in events)
     job = (await service.gql(STAGES, {"id": job_id}))["data"]["job"]
     attempts = {s["name"]: s["attempts"] for s in job["stages"]}
-    assert attempts == {"fetch": 1, "render": 2, "store": 1, "finalize": 1}  # fetch was not re-run
+    # fetch and compose were not run again
+    assert attempts == {"fetch": 1, "compose": 1, "render": 2, "store": 1, "finalize": 1}
     print(f"\nrecovered {recovered_in:.1f} s after SIGKILL (lease 3 s, reconciler every 1 s)")
     await asyncio.sleep(0.5)  # the orphaned render child notices its closed pipe on its next progress line
     pgrep = await asyncio.create_subprocess_exec(

@@ -16,6 +16,8 @@ from tests.service import MediaServer, Service
 from tests.test_slideshow_e2e import DONE
 from tests.test_timeline_e2e import render
 
+pytestmark = pytest.mark.slow  # real renders and worker processes: `make test`, not `make test-fast`
+
 OUTPUT = {"width": 160, "height": 284, "fps": 10, "preset": "ultrafast", "loudness_lufs": None}
 BACKDROP = {"type": "solid", "colour": "#202020", "duration": 3.0}
 

@@ -13,9 +13,10 @@ from db import repo
 from db.ids import new_id
 from jobs.bus import ProgressHub
 from jobs.deps import Deps
+from jobs.errors import JobError
 from jobs.events import ProgressEvent
 from jobs.pipeline import run_pipeline
-from jobs.stage import JobError, JobResult, Pipeline, StageCall, StageSpec
+from jobs.stage import JobResult, Pipeline, StageCall, StageSpec
 
 
 class Params(BaseModel):
@@ -31,10 +32,9 @@ class Out(BaseModel):
 calls: list[str] = []
 
 
-def stage(name: str) -> StageSpec:
-    async def run(call: StageCall) -> Out:
+def stage(name: str) -> StageSpec[Params]:
+    async def run(call: StageCall[Params]) -> Out:
         params = call.params
-        assert isinstance(params, Params)
         calls.append(name)
         for i in range(5):
             await call.report((i + 1) / 5, f"step {i + 1}")
@@ -53,7 +53,7 @@ def result(outputs: Mapping[str, BaseModel]) -> JobResult:
     return JobResult(video_key="jobs/x/video.mp4")
 
 
-TOY = Pipeline(kind="SLIDESHOW", params=Params, stages=(stage("a"), stage("b"), stage("c")), result=result)
+TOY = Pipeline(params=Params, stages=(stage("a"), stage("b"), stage("c")), result=result)
 
 
 async def new_job(deps: Deps, params: Params) -> str:
@@ -140,3 +140,53 @@ async def test_a_finished_job_is_not_run_again(deps: Deps) -> None:
     await run_pipeline(deps, TOY, job_id, attempt=1)
     await run_pipeline(deps, TOY, job_id, attempt=2)
     assert calls == ["a", "b", "c"]
+
+
+class Task(BaseModel):
+    id: str
+
+
+submitted: list[str] = []
+
+
+async def paid(call: StageCall[Params]) -> Out:
+    """Submits paid work, then waits for it: the task id is checkpointed the moment it is known."""
+
+    async def submit() -> Task:
+        submitted.append("task")
+        return Task(id=f"task-{len(submitted)}")
+
+    task = await call.once("task", submit, Task)
+    calls.append(task.id)
+    if params_crash(call.params, len(calls)):
+        raise RuntimeError("killed while polling")
+    return Out(name=task.id)
+
+
+def params_crash(params: Params, seen: int) -> bool:
+    return params.crash_until_attempt >= seen
+
+
+PAID = Pipeline(params=Params, stages=(StageSpec("paid", paid, Out, weight=1.0),), result=result)
+
+
+async def test_a_keyed_checkpoint_inside_a_stage_survives_a_crash_and_a_retry_so_paid_work_runs_once(
+    deps: Deps,
+) -> None:
+    submitted.clear()
+    job_id = new_id()
+    async with deps.sessions.begin() as s:
+        await repo.create_job(
+            s, job_id=job_id, user_id="local", kind="SLIDESHOW",
+            input=Params(crash_until_attempt=2).model_dump(), stages=[("paid", 1.0)],
+        )  # fmt: skip
+    with pytest.raises(Retry):
+        await run_pipeline(deps, PAID, job_id, attempt=1)
+    await run_pipeline(deps, PAID, job_id, attempt=deps.max_tries)  # the last try: fails the job
+    assert (await status_of(deps, job_id))[:2] == ("FAILED", "INTERNAL_ERROR")
+    async with deps.sessions() as s:
+        failed = await repo.get_job(s, job_id)
+    assert failed is not None and await deps.lifecycle.retry(failed) is not None  # retryJob
+    await run_pipeline(deps, PAID, job_id, attempt=1, queue_id=f"{job_id}:{failed.seq + 1}")
+    assert await status_of(deps, job_id) == ("COMPLETED", None, ["DONE"])
+    assert submitted == ["task"] and calls == ["task-1", "task-1", "task-1"]  # one task, polled three times

@@ -10,10 +10,13 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from pydantic import SecretStr
 
 from tests.conftest import free_port
 from tests.service import Service, running_service
 from tests.test_explainer_e2e import CREATE, DONE
+
+pytestmark = pytest.mark.slow  # real renders and worker processes: `make test`, not `make test-fast`
 
 TEXT = "Caches keep answers close. They make slow work happen once."
 
@@ -62,7 +65,7 @@ async def test_a_voice_provider_failing_three_times_fails_the_job_instead_of_mak
 ) -> None:
     changes = {
         "tts_provider": "openai",
-        "openai_api_key": "sk-test",
+        "openai_api_key": SecretStr("sk-test"),
         "openai_base_url": broken_openai.url,
         "port": free_port(),
     }
@@ -83,7 +86,7 @@ async def test_a_script_writer_rate_limited_three_times_fails_the_job_at_the_scr
 ) -> None:
     changes = {
         "llm_provider": "openai",
-        "openai_api_key": "sk-test",
+        "openai_api_key": SecretStr("sk-test"),
         "openai_base_url": broken_openai.url,
         "port": free_port(),
     }

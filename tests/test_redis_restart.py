@@ -22,6 +22,8 @@ from tests.service import MediaServer, Service, running_service
 from tests.test_bus import event
 from tests.workers import worker_processes
 
+pytestmark = pytest.mark.slow  # real renders and worker processes: `make test`, not `make test-fast`
+
 CREATE = """mutation($input: SlideshowInput!) {
   createSlideshow(input: $input) { __typename ... on Job { id status } ... on Problem { code message } } }"""
 PROGRESS = "subscription($id: ID!) { jobProgress(jobId: $id) { seq status stage message } }"

@@ -8,6 +8,7 @@ import dataclasses
 import json
 from typing import Any
 
+import pytest
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -17,6 +18,8 @@ from db.ids import new_id
 from jobs.bus import channel
 from tests.factory import COLOURS, jpeg, wav
 from tests.service import MediaServer, Service
+
+pytestmark = pytest.mark.slow  # real renders and worker processes: `make test`, not `make test-fast`
 
 CREATE = """mutation($input: SlideshowInput!) { createSlideshow(input: $input) {
   __typename ... on Job { id status } ... on Problem { code message } } }"""
@@ -68,7 +71,8 @@ async def test_a_job_that_failed_in_its_render_is_retried_from_the_render_and_co
     failed = await job(service, job_id)
     assert failed["status"] == "FAILED" and failed["error"]["code"] == "RENDER_TIMEOUT", failed
     assert attempts(failed) == {
-        "fetch": ("DONE", 1), "render": ("FAILED", 1), "store": ("PENDING", 0), "finalize": ("PENDING", 0),
+        "fetch": ("DONE", 1), "compose": ("DONE", 1), "render": ("FAILED", 1), "store": ("PENDING", 0),
+        "finalize": ("PENDING", 0),
     }  # fmt: skip
 
     async with redis.pubsub() as events:
@@ -89,7 +93,8 @@ async def test_a_job_that_failed_in_its_render_is_retried_from_the_render_and_co
     done = await job(service, job_id)
     assert done["status"] == "COMPLETED", done
     assert attempts(done) == {
-        "fetch": ("DONE", 1), "render": ("DONE", 2), "store": ("DONE", 1), "finalize": ("DONE", 1),
+        "fetch": ("DONE", 1), "compose": ("DONE", 1), "render": ("DONE", 2), "store": ("DONE", 1),
+        "finalize": ("DONE", 1),
     }  # fmt: skip
     video = await service.http.get(done["videoUrl"])
     assert video.status_code == 200 and video.headers["content-type"] == "video/mp4"

@@ -9,10 +9,13 @@ from typing import Any
 
 import av
 import numpy as np
+import pytest
 
 from media.timeline.model import ImageClip, Timeline
 from tests.factory import COLOURS, jpeg, wav
 from tests.service import MediaServer, Service
+
+pytestmark = pytest.mark.slow  # real renders and worker processes: `make test`, not `make test-fast`
 
 CREATE = """
 mutation($input: SlideshowInput!) {
@@ -86,8 +89,8 @@ async def test_slideshow_from_urls_streams_progress_and_yields_a_playable_mp4(
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs), seqs
     assert events[0]["status"] == "QUEUED"
     assert events[-1]["status"] == "COMPLETED" and events[-1]["progress"] == 100
-    assert {e["stage"] for e in events} >= {"fetch", "render", "store", "finalize"}
-    assert all(e["stageCount"] == 4 and e["at"] for e in events)
+    assert {e["stage"] for e in events} >= {"fetch", "compose", "render", "store", "finalize"}
+    assert all(e["stageCount"] == 5 and e["at"] for e in events)
     progress = [e["progress"] for e in events]
     assert progress == sorted(progress)
     assert any("frame" in e["message"] for e in events)  # render progress comes from encoded frames
@@ -95,7 +98,8 @@ async def test_slideshow_from_urls_streams_progress_and_yields_a_playable_mp4(
     job = (await service.gql(DONE, {"id": created["id"]}))["data"]["job"]
     assert job["status"] == "COMPLETED" and job["error"] is None
     assert [(s["name"], s["status"], s["attempts"]) for s in job["stages"]] == [
-        ("fetch", "DONE", 1), ("render", "DONE", 1), ("store", "DONE", 1), ("finalize", "DONE", 1),
+        ("fetch", "DONE", 1), ("compose", "DONE", 1), ("render", "DONE", 1), ("store", "DONE", 1),
+        ("finalize", "DONE", 1),
     ]  # fmt: skip
     kinds = sorted(a["kind"] for a in job["artifacts"])
     assert kinds == ["input", "input", "input", "input", "manifest", "thumbnail", "video"]

@@ -9,11 +9,14 @@ from typing import Any
 
 import av
 import numpy as np
+import pytest
 
 from media.timeline.model import Timeline
 from tests.factory import COLOURS, jpeg, wav
 from tests.service import MediaServer, Service
 from tests.test_slideshow_e2e import DONE, watch
+
+pytestmark = pytest.mark.slow  # real renders and worker processes: `make test`, not `make test-fast`
 
 RENDER = """
 mutation($input: TimelineInput!) {
@@ -85,7 +88,7 @@ async def test_a_timeline_with_urls_and_an_upload_renders_what_it_says_and_keeps
             files={"variables.input.files.0": jpeg(GREEN)},
         )
         assert created["__typename"] == "Job", created
-        assert [s["name"] for s in created["stages"]] == ["fetch", "render", "store", "finalize"]
+        assert [s["name"] for s in created["stages"]] == ["fetch", "compose", "render", "store", "finalize"]
         events = await watch(service, created["id"])
     assert events[-1]["status"] == "COMPLETED"
     assert any("frame" in e["message"] for e in events)

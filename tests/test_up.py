@@ -17,6 +17,8 @@ from tests.conftest import free_port
 from tests.factory import COLOURS, jpeg
 from tests.service import MediaServer
 
+pytestmark = pytest.mark.slow  # real renders and worker processes: `make test`, not `make test-fast`
+
 CREATE = """mutation($urls: [String!]) { createSlideshow(input: {imageUrls: $urls, size: "1080x1080",
   secondsPerImage: 1, transitionSeconds: 0.2}) { ... on Job { id } ... on InvalidInput { code message } } }"""
 STATUS = """query($id: ID!) { job(id: $id) { status videoUrl error { code message } } }"""

@@ -9,16 +9,14 @@ Timing contract: the video lasts `images * seconds_per_image`; image k owns [k*s
 between k and k+1 is centred on their boundary; nothing fades at the very start or end.
 """
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from media.render.engine import RenderResult, render_timeline
-from media.render.frames import MAX_ZOOM
 from media.timeline.checks import X264_PRESETS
 from media.timeline.model import (
+    MAX_ZOOM,
     ImageClip,
     KenBurns,
     Output,
@@ -29,8 +27,6 @@ from media.timeline.model import (
     Track,
     Transition,
 )
-
-__all__ = ["RenderResult", "SlideshowSpec", "render_slideshow"]
 
 
 class SlideshowSpec(BaseModel):
@@ -120,16 +116,3 @@ def _ken_burns(image: int) -> KenBurns:
     every second image for variety."""
     anchor_y = 0.4 if (image // 2) % 2 == 0 else 0.6
     return KenBurns(zoom="in" if image % 2 == 0 else "out", amount=MAX_ZOOM - 1.0, anchor=(0.3, anchor_y))
-
-
-def render_slideshow(
-    spec: SlideshowSpec,
-    video_out: Path,
-    poster_out: Path,
-    on_progress: Callable[[int, int], None] | None = None,
-) -> RenderResult:
-    """Render `spec` to an MP4 at `video_out` and a JPEG poster at `poster_out`.
-
-    Raises MediaError for unusable inputs; no partial video is left behind on failure.
-    """
-    return render_timeline(spec.to_timeline(), video_out, poster_out, on_progress)

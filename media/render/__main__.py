@@ -1,7 +1,7 @@
 """Child-process entry point: `python -m media.render SPEC_JSON VIDEO_OUT POSTER_OUT`.
 
-SPEC_JSON holds `{"timeline": {...}}` or `{"slideshow": {...}}` (a bare slideshow spec is accepted too), and
-optionally `"rlimits": {"memory_bytes": N, "cpu_seconds": N}`, applied to this process before it renders.
+SPEC_JSON holds `{"timeline": {...}}`, optionally `"limits": {...}` (media.timeline.checks.Limits) and
+`"rlimits": {"memory_bytes": N, "cpu_seconds": N}`, applied to this process before it renders.
 
 Runs one render and reports on stdout as JSON lines: `progress` (at most ~8 per second), then exactly one of
 `done` (exit 0) or `error` (exit 1). Rendering runs in its own process so the caller can kill it on a timeout
@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from media.errors import MediaError
-from media.kinds.slideshow import SlideshowSpec, render_slideshow
-from media.render.engine import RenderResult, render_timeline
+from media.render.engine import render_timeline
+from media.render.result import RenderResult
 from media.timeline.checks import InvalidTimeline, Limits, parse_timeline
 
 PROGRESS_INTERVAL_SECONDS = 0.125
@@ -54,12 +54,11 @@ class _Progress:
 
 
 def _render(data: Any, video_out: Path, poster_out: Path) -> RenderResult:
-    if isinstance(data, dict) and "timeline" in data:
-        limits = Limits(**data.get("limits", {}))
-        timeline = parse_timeline(data["timeline"], limits)
-        return render_timeline(timeline, video_out, poster_out, on_progress=_Progress(), limits=limits)
-    spec = SlideshowSpec.model_validate(data.get("slideshow", data) if isinstance(data, dict) else data)
-    return render_slideshow(spec, video_out, poster_out, on_progress=_Progress())
+    if not isinstance(data, dict) or not isinstance(data.get("timeline"), dict):
+        raise ValueError('SPEC_JSON must hold {"timeline": {...}}')
+    limits = Limits(**data.get("limits", {}))
+    timeline = parse_timeline(data["timeline"], limits)
+    return render_timeline(timeline, video_out, poster_out, on_progress=_Progress(), limits=limits)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,8 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from media.errors import MediaError
-from media.kinds.slideshow import SlideshowSpec
-from media.render.engine import RenderResult
+from media.render.result import RenderResult
 from media.timeline.checks import InvalidTimeline, Limits
 from media.timeline.model import Timeline
 
@@ -42,7 +41,7 @@ _PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
 
 async def render_in_child(
-    spec: SlideshowSpec | Timeline,
+    timeline: Timeline,
     video_out: Path,
     poster_out: Path,
     *,
@@ -59,11 +58,14 @@ async def render_in_child(
     `memory_limit_mb` caps the child's address space (0: no cap); `cpu_limit_seconds` its CPU time, by
     default the wall timeout times the cores it may use, so it never ends a render the timeout would allow."""
     spec_path = video_out.with_name(video_out.name + ".spec.json")
-    kind = "timeline" if isinstance(spec, Timeline) else "slideshow"
     cpu_seconds = cpu_limit_seconds or timeout_seconds * _usable_cores()
     rlimits = {"memory_bytes": memory_limit_mb * _MIB or None, "cpu_seconds": cpu_seconds}
     payload = json.dumps(
-        {kind: spec.model_dump(mode="json"), "limits": asdict(limits or Limits()), "rlimits": rlimits}
+        {
+            "timeline": timeline.model_dump(mode="json"),
+            "limits": asdict(limits or Limits()),
+            "rlimits": rlimits,
+        }
     )
     await asyncio.to_thread(spec_path.write_text, payload, "utf-8")
     try:

@@ -8,7 +8,6 @@ memory stays flat however long the video is.
 
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
@@ -36,6 +35,7 @@ from media.render.layers import (
 )
 from media.render.memory import return_large_buffers
 from media.render.playback import OverlayLayer, VideoLayer
+from media.render.result import RenderResult
 from media.render.soundtrack import Soundtrack
 from media.render.video import probe_video
 from media.timeline.checks import Limits, validate_timeline
@@ -60,15 +60,6 @@ from media.timeline.schedule import (
     on_screen,
     resting_box,
 )
-
-
-@dataclass(frozen=True)
-class RenderResult:
-    duration_seconds: float
-    frames: int
-    width: int
-    height: int
-    has_audio: bool
 
 
 def render_timeline(

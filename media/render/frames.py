@@ -16,9 +16,9 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-U8 = npt.NDArray[np.uint8]
+from media.timeline.model import MAX_ZOOM
 
-MAX_ZOOM = 1.15  # the slideshow's tightest Ken Burns view: 1/1.15 of the widest
+U8 = npt.NDArray[np.uint8]
 
 
 def oversample_for(max_zoom: float) -> float:

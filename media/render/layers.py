@@ -21,8 +21,9 @@ from media.render.frames import (
     planes,
     rgb_to_yuv420,
 )
+from media.render.layout import Laid, lay_out, spoken
 from media.render.subtitles import caption_area, caption_phrases
-from media.render.text import Laid, lay_out, parse_colour, render, spoken
+from media.render.text import parse_colour, render
 from media.timeline.model import CaptionsClip, GradientClip, ImageClip, SolidClip, TextClip
 from media.timeline.schedule import Placed, ken_burns, pixels, resting_box
 

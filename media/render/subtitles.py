@@ -4,7 +4,7 @@ a long pause), so a phrase on screen and a cue in the file start and end togethe
 
 from dataclasses import dataclass
 
-from media.render.text import Phrase, join_words, phrases
+from media.render.layout import Phrase, join_words, phrases
 from media.timeline.model import CaptionsClip, Timeline
 from media.timeline.schedule import place, resting_box
 

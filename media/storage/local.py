@@ -8,39 +8,18 @@ half of one.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
+import errno
 import os
-import re
 import shutil
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-from media.storage.base import check_key, folder_key, guess_content_type, is_public
+from media.storage.base import check_key, folder_key, guess_content_type
+from media.storage.signing import object_url, sign, verify
 
+# guess_content_type, sign and verify are re-exported for the app's /files route, which serves this store.
 __all__ = ["LocalStorage", "guess_content_type", "sign", "verify"]
-
-_EXP = re.compile(r"[0-9]{1,12}")
-_SIG = re.compile(r"[0-9a-fA-F]{64}")
-
-
-def sign(key: str, exp: int, secret: bytes) -> str:
-    return hmac.new(secret, f"{key}\n{exp}".encode(), hashlib.sha256).hexdigest()
-
-
-def verify(key: str, exp: str | None, sig: str | None, secret: bytes, now: float) -> bool:
-    """True only for an untampered signature that has not expired; anything malformed is simply False."""
-    if exp is None or sig is None or not _EXP.fullmatch(exp) or not _SIG.fullmatch(sig):
-        return False
-    try:
-        check_key(key)
-    except ValueError:
-        return False
-    if int(exp) <= now:
-        return False
-    return hmac.compare_digest(sign(key, int(exp), secret), sig.lower())
 
 
 class LocalStorage:
@@ -74,7 +53,7 @@ class LocalStorage:
 
     async def fetch_to(self, key: str, dest: Path) -> Path:
         src = self.path_for(key)
-        await asyncio.to_thread(_write_atomic, dest, lambda tmp: shutil.copyfile(src, tmp))
+        await asyncio.to_thread(_write_atomic, dest, lambda tmp: _copy_object(src, tmp))
         return dest
 
     async def exists(self, key: str) -> bool:
@@ -84,14 +63,7 @@ class LocalStorage:
         return await asyncio.to_thread(_delete_tree, self.path_for(folder_key(prefix)))
 
     def url(self, key: str, *, expires_in: int = 3600) -> str:
-        check_key(key)
-        if expires_in <= 0:
-            raise ValueError("expires_in must be positive")
-        if is_public(key):
-            return f"{self.base_url}/files/{key}"
-        # Key characters are all URL-safe (check_key), so no quoting is needed.
-        exp = int(time.time()) + expires_in
-        return f"{self.base_url}/files/{key}?exp={exp}&sig={sign(key, exp, self._secret)}"
+        return object_url(f"{self.base_url}/files", key, self._secret, expires_in)
 
 
 def _write_atomic(dest: Path, fill: Callable[[Path], object]) -> int:
@@ -110,6 +82,13 @@ def _write_atomic(dest: Path, fill: Callable[[Path], object]) -> int:
         tmp.unlink(missing_ok=True)
         raise
     return size
+
+
+def _copy_object(src: Path, dest: Path) -> None:
+    # A folder holds objects but is not one: fetching it is a missing key, as in an object store.
+    if src.is_dir():
+        raise FileNotFoundError(errno.ENOENT, "no object at this key", str(src))
+    shutil.copyfile(src, dest)
 
 
 def _delete_tree(folder: Path) -> int:

@@ -16,6 +16,9 @@ Side = Literal["left", "right", "top", "bottom"]
 Fit = Literal[
     "cover", "contain", "blur", "auto"
 ]  # blur: contain on a blurred fill; auto: cover unless far off
+# The slideshow's tightest Ken Burns view (1/1.15 of the widest), and the zoom the renderer's canvases are
+# sized for by default. Here rather than in media.render.frames so the slideshow can name it without numpy.
+MAX_ZOOM = 1.15
 
 
 class _Data(BaseModel):

@@ -1,6 +1,9 @@
 """The timeline engine end to end: every layer type, fit, position, opacity, z-order, blend modes, video and
 audio, rendered small and decoded again."""
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import av
@@ -13,9 +16,9 @@ from media.errors import MediaError
 from media.kinds.slideshow import SlideshowSpec
 from media.render.child import render_in_child
 from media.render.engine import Compositor, render_timeline
-from media.render.frames import MAX_ZOOM, RGB_TO_YUV, CanvasLayout, oversample_for
+from media.render.frames import RGB_TO_YUV, CanvasLayout, oversample_for
 from media.timeline.checks import InvalidTimeline, validate_timeline
-from media.timeline.model import ImageClip
+from media.timeline.model import MAX_ZOOM, ImageClip
 from media.timeline.schedule import ken_burns, place
 from tests.media.media_factory import (
     probe_audio,
@@ -236,6 +239,7 @@ def test_audio_tracks_are_mixed_under_the_video(tmp_path: Path) -> None:
     assert out.result.has_audio
 
 
+@pytest.mark.slow
 def test_audio_and_video_end_together_on_a_four_minute_timeline(tmp_path: Path) -> None:
     wav = write_wav(tmp_path / "loop.wav", 1.3)
     tl = timeline(
@@ -345,3 +349,27 @@ async def test_an_invalid_timeline_in_a_child_comes_back_with_its_problems(tmp_p
             tl, tmp_path / "c.mp4", tmp_path / "c.jpg", on_progress=ignore, timeout_seconds=60
         )
     assert ("output.width", "must be <= 4096") in excinfo.value.problems
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [{"slideshow": {"images": ["a.jpg"], "width": 16, "height": 16}}, {"images": ["a.jpg"]}, ["a.jpg"]],
+    ids=["slideshow", "bare-slideshow", "not-an-object"],
+)
+def test_the_render_child_takes_only_a_timeline(tmp_path: Path, payload: object) -> None:
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps(payload))
+    args = [str(spec), str(tmp_path / "c.mp4"), str(tmp_path / "c.jpg")]
+    done = subprocess.run(
+        [sys.executable, "-m", "media.render", *args],
+        cwd=Path(__file__).resolve().parents[2],  # where `media` is, installed or not
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    event = json.loads(done.stdout.splitlines()[-1])
+    assert (event["type"], event["code"]) == ("error", "RENDER_FAILED")
+    assert "timeline" in event["message"]
+    assert not (tmp_path / "c.mp4").exists()

@@ -402,6 +402,7 @@ def peak_traced_bytes(tmp_path: Path, clips: list[AudioClip], duration: float, r
         tracemalloc.stop()
 
 
+@pytest.mark.slow
 def test_memory_stays_flat_for_a_long_mix(tmp_path: Path) -> None:
     # A 4-minute music bed (written in pieces, so the test itself does not hold it) and narration every 20 s,
     # at 16 kHz to keep the test quick: what grows with the duration grows the same at any rate.

@@ -1,4 +1,5 @@
-"""The slideshow renderer end to end: render small clips from generated inputs, decode what was encoded."""
+"""The slideshow end to end, compiled to a timeline and rendered by the engine (in process and in a child):
+render small clips from generated inputs, decode what was encoded."""
 
 import asyncio
 from dataclasses import dataclass
@@ -12,10 +13,10 @@ from PIL import Image
 from pydantic import ValidationError
 
 from media.errors import MediaError
-from media.kinds.slideshow import RenderResult, SlideshowSpec, render_slideshow
+from media.kinds.slideshow import SlideshowSpec
 from media.render.child import render_in_child
+from media.render.engine import render_timeline
 from media.render.frames import (
-    MAX_ZOOM,
     OVERSAMPLE,
     CanvasLayout,
     KenBurnsCanvas,
@@ -23,6 +24,8 @@ from media.render.frames import (
     planes,
     rgb_to_yuv420,
 )
+from media.render.result import RenderResult
+from media.timeline.model import MAX_ZOOM
 from tests.media.media_factory import (
     BLUE,
     GREEN,
@@ -96,7 +99,9 @@ def _spec(inputs: Inputs, **changes: Any) -> SlideshowSpec:
 def _render(folder: Path, spec: SlideshowSpec) -> Rendered:
     progress: list[tuple[int, int]] = []
     video, poster = folder / "out.mp4", folder / "poster.jpg"
-    result = render_slideshow(spec, video, poster, lambda done, total: progress.append((done, total)))
+    result = render_timeline(
+        spec.to_timeline(), video, poster, lambda done, total: progress.append((done, total))
+    )
     return Rendered(video, poster, result, progress)
 
 
@@ -234,7 +239,7 @@ def test_unusable_input_raises_media_error_and_leaves_no_output(
         spec = _spec(inputs, **{change: inputs.text})
     video, poster = tmp_path / "out.mp4", tmp_path / "poster.jpg"
     with pytest.raises(MediaError) as excinfo:
-        render_slideshow(spec, video, poster)
+        render_timeline(spec.to_timeline(), video, poster)
     assert excinfo.value.code == code
     assert not video.exists() and not poster.exists()
 
@@ -260,7 +265,9 @@ def test_spec_rejects_impossible_settings(inputs: Inputs, changes: dict[str, Any
 # --- Ken Burns resampling, without encoding -----------------------------------------------------------
 
 
-@pytest.mark.parametrize(("width", "height"), [(1080, 1920), (160, 288), (36, 20)])
+@pytest.mark.parametrize(
+    ("width", "height"), [pytest.param(1080, 1920, marks=pytest.mark.slow), (160, 288), (36, 20)]
+)
 @pytest.mark.parametrize(("anchor_x", "anchor_y"), [(0.3, 0.4), (0.3, 0.6), (0.0, 1.0)])
 def test_ken_burns_view_matches_an_exact_sub_pixel_affine_warp(
     width: int, height: int, anchor_x: float, anchor_y: float
@@ -328,7 +335,9 @@ async def test_child_render_reports_increasing_progress_and_returns_the_result(
 
     spec = _spec(inputs, fps=30, seconds_per_image=2.0)
     video, poster = tmp_path / "child.mp4", tmp_path / "child.jpg"
-    result = await render_in_child(spec, video, poster, on_progress=on_progress, timeout_seconds=60)
+    result = await render_in_child(
+        spec.to_timeline(), video, poster, on_progress=on_progress, timeout_seconds=60
+    )
     assert result == RenderResult(
         duration_seconds=6.0, frames=180, width=WIDTH, height=HEIGHT, has_audio=True
     )
@@ -355,7 +364,7 @@ async def test_child_exceeding_its_timeout_is_killed_and_reports_render_timeout(
     started = asyncio.get_running_loop().time()
     with pytest.raises(MediaError) as excinfo:
         await render_in_child(
-            _long_spec(inputs),
+            _long_spec(inputs).to_timeline(),
             tmp_path / "slow.mp4",
             tmp_path / "slow.jpg",
             on_progress=ignore,
@@ -375,7 +384,7 @@ async def test_cancelling_the_caller_kills_the_child(inputs: Inputs, tmp_path: P
 
     task = asyncio.create_task(
         render_in_child(
-            _long_spec(inputs),
+            _long_spec(inputs).to_timeline(),
             tmp_path / "c.mp4",
             tmp_path / "c.jpg",
             on_progress=on_progress,
@@ -396,7 +405,11 @@ async def test_child_failure_carries_the_child_error_code(inputs: Inputs, tmp_pa
     spec = _spec(inputs, images=[inputs.images[0], inputs.text])
     with pytest.raises(MediaError) as excinfo:
         await render_in_child(
-            spec, tmp_path / "bad.mp4", tmp_path / "bad.jpg", on_progress=ignore, timeout_seconds=60
+            spec.to_timeline(),
+            tmp_path / "bad.mp4",
+            tmp_path / "bad.jpg",
+            on_progress=ignore,
+            timeout_seconds=60,
         )
     assert excinfo.value.code == "UNSUPPORTED_IMAGE"
 
@@ -427,7 +440,11 @@ async def test_child_dying_without_a_result_reports_render_failed_with_its_stder
 
     with pytest.raises(MediaError) as excinfo:
         await render_in_child(
-            _spec(inputs), tmp_path / "x.mp4", tmp_path / "x.jpg", on_progress=ignore, timeout_seconds=30
+            _spec(inputs).to_timeline(),
+            tmp_path / "x.mp4",
+            tmp_path / "x.jpg",
+            on_progress=ignore,
+            timeout_seconds=30,
         )
     assert excinfo.value.code == "RENDER_FAILED"
     assert "exited with code 139" in excinfo.value.message

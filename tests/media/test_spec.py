@@ -10,10 +10,9 @@ import pytest
 from media.errors import MediaError
 from media.kinds.slideshow import SlideshowSpec
 from media.render import encode
-from media.render.frames import MAX_ZOOM
 from media.timeline.checks import InvalidTimeline, Limits, parse_timeline, validate_timeline
 from media.timeline.fonts import default_font
-from media.timeline.model import ImageClip, OverlayClip, Timeline
+from media.timeline.model import MAX_ZOOM, ImageClip, OverlayClip, Timeline
 from media.timeline.schedule import frame_count, look, on_screen, place
 from tests.media.media_factory import RED, write_image
 

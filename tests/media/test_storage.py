@@ -1,20 +1,22 @@
-"""Storage: one contract suite for every implementation, then what only the local folder does."""
+"""Storage: key rules, URL signing, and what only one implementation does (the contract every implementation
+meets is tests/media/test_storage_contract.py)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from media.storage.base import Storage, check_key, guess_content_type
-from media.storage.local import LocalStorage, sign, verify
+from media.storage.base import check_key, guess_content_type
+from media.storage.local import LocalStorage
+from media.storage.memory import MemoryStorage
+from media.storage.signing import key_of_url, sign, verify
 
 SECRET = b"test-secret"
 BASE = "http://media.test"
+GOOD_SIG = hmac.new(SECRET, b"jobs/1/video.mp4\n2000000000", hashlib.sha256).hexdigest()
 
 
 def all_files(root: Path) -> list[str]:
@@ -24,76 +26,6 @@ def all_files(root: Path) -> list[str]:
 @pytest.fixture
 def local(tmp_path: Path) -> LocalStorage:
     return LocalStorage(tmp_path / "store", f"{BASE}/", SECRET)
-
-
-# Every Storage implementation joins this list (Supabase next) and must pass the same contract tests.
-@pytest.fixture(params=["local"])
-def storage(request: pytest.FixtureRequest, local: LocalStorage) -> Iterator[Storage]:
-    yield local
-
-
-# --- the contract -----------------------------------------------------------------------------------------
-
-
-async def test_put_bytes_then_fetch_round_trips(storage: Storage, tmp_path: Path) -> None:
-    assert await storage.put_bytes("jobs/1/manifest.json", b'{"a": 1}', "application/json") == 8
-    assert await storage.exists("jobs/1/manifest.json")
-    dest = await storage.fetch_to("jobs/1/manifest.json", tmp_path / "out" / "m.json")
-    assert dest == tmp_path / "out" / "m.json"
-    assert dest.read_bytes() == b'{"a": 1}'
-
-
-async def test_put_file_copies_and_leaves_the_source(storage: Storage, tmp_path: Path) -> None:
-    src = tmp_path / "video.mp4"
-    src.write_bytes(os.urandom(3 * 1024 * 1024 + 7))
-    assert await storage.put_file("jobs/1/video.mp4", src, "video/mp4") == src.stat().st_size
-    assert src.exists()
-    back = await storage.fetch_to("jobs/1/video.mp4", tmp_path / "back.mp4")
-    assert back.read_bytes() == src.read_bytes()
-
-
-async def test_putting_the_same_key_again_overwrites(storage: Storage, tmp_path: Path) -> None:
-    await storage.put_bytes("jobs/1/thumb.jpg", b"first version", "image/jpeg")
-    await storage.put_bytes("jobs/1/thumb.jpg", b"second", "image/jpeg")
-    await storage.put_bytes("jobs/1/thumb.jpg", b"second", "image/jpeg")
-    assert (await storage.fetch_to("jobs/1/thumb.jpg", tmp_path / "t.jpg")).read_bytes() == b"second"
-
-
-async def test_missing_keys_do_not_exist_and_cannot_be_fetched(storage: Storage, tmp_path: Path) -> None:
-    assert not await storage.exists("jobs/none/video.mp4")
-    with pytest.raises(FileNotFoundError):
-        await storage.fetch_to("jobs/none/video.mp4", tmp_path / "x")
-
-
-async def test_delete_prefix_removes_that_folder_only_and_counts(storage: Storage) -> None:
-    for key in ("jobs/12/a.png", "jobs/12/frames/001.png", "jobs/12/frames/002.png", "jobs/123/a.png"):
-        await storage.put_bytes(key, b"x", "image/png")
-    assert await storage.delete_prefix("jobs/12/") == 3
-    assert not await storage.exists("jobs/12/frames/001.png")
-    assert await storage.exists("jobs/123/a.png")  # a string prefix, not a folder, would have taken this
-    assert await storage.delete_prefix("jobs/12") == 0
-
-
-@pytest.mark.parametrize("key", ["../x", "/abs", "a//b", "a\\b"])
-async def test_every_operation_refuses_unsafe_keys(storage: Storage, key: str, tmp_path: Path) -> None:
-    with pytest.raises(ValueError):
-        await storage.put_bytes(key, b"x", "text/plain")
-    with pytest.raises(ValueError):
-        await storage.fetch_to(key, tmp_path / "x")
-    with pytest.raises(ValueError):
-        await storage.exists(key)
-    with pytest.raises(ValueError):
-        await storage.delete_prefix(key)
-    with pytest.raises(ValueError):
-        storage.url(key)
-
-
-def test_public_keys_get_a_plain_url(storage: Storage) -> None:
-    assert "?" not in storage.url("public/scenes/1/image.png")
-
-
-def test_private_keys_get_an_expiring_url(storage: Storage) -> None:
-    assert "exp=" in storage.url("jobs/1/video.mp4", expires_in=60)
 
 
 # --- keys -------------------------------------------------------------------------------------------------
@@ -180,6 +112,25 @@ def test_local_storage_needs_a_secret(tmp_path: Path) -> None:
         LocalStorage(tmp_path, BASE, b"")
 
 
+# --- memory -----------------------------------------------------------------------------------------------
+
+
+def test_memory_storage_needs_a_non_empty_secret_and_makes_one_when_none_is_given() -> None:
+    with pytest.raises(ValueError):
+        MemoryStorage(BASE, b"")
+    one, other = MemoryStorage(BASE), MemoryStorage(BASE)
+    assert one.url("jobs/1/a.txt") != other.url("jobs/1/a.txt")
+
+
+async def test_memory_urls_are_the_key_under_the_base_and_open_only_there() -> None:
+    memory = MemoryStorage(f"{BASE}/", SECRET)
+    await memory.put_bytes("public/a.txt", b"a", "text/plain")
+    assert memory.url("public/a.txt") == f"{BASE}/public/a.txt"
+    assert memory.read_url(f"{BASE}/public/a.txt") == b"a"
+    assert memory.read_url("http://elsewhere.test/public/a.txt") is None
+    assert memory.read_url(f"{BASE}public/a.txt") is None
+
+
 # --- signed URLs ------------------------------------------------------------------------------------------
 
 
@@ -232,6 +183,25 @@ def test_missing_signature_and_other_secret_fail() -> None:
     assert not verify("jobs/1/video.mp4", "2000000000", None, SECRET, now=1_900_000_000)
     assert not verify("jobs/1/video.mp4", "2000000000", good, b"other-secret", now=1_900_000_000)
     assert verify("jobs/1/video.mp4", "2000000000", good.upper(), SECRET, now=1_900_000_000)
+
+
+@pytest.mark.parametrize(
+    ("url", "key"),
+    [
+        (f"{BASE}/files/public/a.png", "public/a.png"),
+        (f"{BASE}/files/public/a.png?exp=1&sig=x", "public/a.png"),
+        (f"{BASE}/files/public/../jobs/1/video.mp4", None),
+        (f"{BASE}/files/public//a.png", None),
+        (f"{BASE}/other/public/a.png", None),
+        (f"{BASE}/files/jobs/1/video.mp4", None),
+        (f"{BASE}/files/jobs/1/video.mp4?exp=2000000000", None),
+        (f"{BASE}/files/jobs/1/video.mp4?exp=2000000000&sig={GOOD_SIG}", "jobs/1/video.mp4"),
+        (f"{BASE}/files/jobs/1/video.mp4?sig={GOOD_SIG}&exp=2000000000", "jobs/1/video.mp4"),
+        (f"{BASE}/files/jobs/2/video.mp4?exp=2000000000&sig={GOOD_SIG}", None),
+    ],
+)
+def test_key_of_url_opens_public_keys_and_validly_signed_private_ones(url: str, key: str | None) -> None:
+    assert key_of_url(url, f"{BASE}/files", SECRET, now=1_900_000_000) == key
 
 
 @pytest.mark.parametrize(

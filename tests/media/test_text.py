@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 
 from media.render.layers import CaptionsLayer
-from media.render.text import join_words, lay_out, wrap
+from media.render.layout import join_words, lay_out, wrap
 from media.timeline.fonts import default_font, load, missing_glyphs
 from media.timeline.model import CaptionsClip, TextStyle
 from tests.media.timeline_factory import H, W, mean, render, solid, timeline

@@ -10,7 +10,8 @@ import av
 import numpy as np
 import numpy.typing as npt
 
-from media.render.engine import RenderResult, render_timeline
+from media.render.engine import render_timeline
+from media.render.result import RenderResult
 from media.timeline.model import Timeline
 from tests.media.media_factory import rgb_frames
 

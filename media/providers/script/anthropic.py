@@ -20,6 +20,7 @@ from media.providers.script.llm import (
 from media.script import Script
 
 PROVIDER = "Anthropic"
+DEFAULT_MODEL = "claude-sonnet-4-5"
 API_VERSION = "2023-06-01"
 TOOL = "write_scene_script"
 MAX_TOKENS = 8192  # room for a 50-scene script; the API requires a ceiling
@@ -33,7 +34,7 @@ class AnthropicWriter:
         *,
         http: httpx.AsyncClient,
         api_key: str | None,
-        model: str = "claude-sonnet-4-5",
+        model: str = DEFAULT_MODEL,
         base_url: str = "https://api.anthropic.com",
     ) -> None:
         self._http = http

@@ -20,6 +20,7 @@ from media.providers.script.llm import (
 from media.script import Script
 
 PROVIDER = "Gemini"
+DEFAULT_MODEL = "gemini-2.5-flash"
 
 
 def gemini_schema(schema: dict[str, Any]) -> dict[str, Any]:
@@ -52,7 +53,7 @@ class GeminiWriter:
         *,
         http: httpx.AsyncClient,
         api_key: str | None,
-        model: str = "gemini-2.5-flash",
+        model: str = DEFAULT_MODEL,
         base_url: str = "https://generativelanguage.googleapis.com",
     ) -> None:
         self._http = http

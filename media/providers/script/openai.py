@@ -17,6 +17,7 @@ from media.providers.script.llm import (
 from media.script import Script
 
 PROVIDER = "OpenAI"
+DEFAULT_MODEL = "gpt-4.1-mini"
 
 
 class OpenAIWriter:
@@ -27,7 +28,7 @@ class OpenAIWriter:
         *,
         http: httpx.AsyncClient,
         api_key: str | None,
-        model: str = "gpt-4.1-mini",
+        model: str = DEFAULT_MODEL,
         base_url: str = "https://api.openai.com/v1",
     ) -> None:
         self._http = http

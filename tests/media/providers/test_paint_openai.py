@@ -15,8 +15,8 @@ from PIL import Image
 
 from media.errors import MediaError
 from media.providers.http import ProviderError
+from media.providers.registry import ProviderConfig, build_providers, make
 from media.providers.visual.base import Theme
-from media.providers.visual.factory import make_painter
 from media.providers.visual.openai import OpenAIPainter, closest_size
 from media.script import Scene
 from tests.media.providers.test_painters_contract import files, png_bytes
@@ -143,19 +143,22 @@ async def test_image_data_that_is_not_an_allowed_image_format_is_refused_and_not
 async def test_choosing_openai_without_a_key_names_the_setting() -> None:
     async with httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(500))) as http:
         with pytest.raises(ProviderError, match="CLIPFORGE_OPENAI_API_KEY") as caught:
-            make_painter("openai", http=http, openai_key=None)
+            make("image", "openai", ProviderConfig(http=http))
     assert caught.value.code == "PROVIDER_NOT_CONFIGURED"
 
 
 def test_an_unknown_image_provider_is_refused_naming_the_choices() -> None:
-    with pytest.raises(ProviderError, match="offline, openai"):
-        make_painter("dalle", http=None, openai_key=None)
+    with pytest.raises(ProviderError, match="CLIPFORGE_IMAGE_PROVIDER to one of offline, openai") as caught:
+        make("image", "dalle", ProviderConfig())
+    assert caught.value.code == "PROVIDER_NOT_CONFIGURED"
 
 
 async def test_openai_serves_only_image_scenes_the_rest_stay_offline(tmp_path: Path) -> None:
     recorder = Recorder(lambda request: generated(1536, 1024))
     async with httpx.AsyncClient(transport=httpx.MockTransport(recorder)) as http:
-        painter = make_painter("openai", http=http, openai_key="sk-test")
+        painter = build_providers(
+            {"image": "openai"}, ProviderConfig(http=http, openai_api_key="sk-test")
+        ).painter
         slide = Scene(narration="n", visual="slide", title="Offline", content="- drawn here")
         await painter.paint(slide, tmp_path / "slide.png", width=640, height=360, theme=Theme())
         assert recorder.requests == []

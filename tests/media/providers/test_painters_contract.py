@@ -19,10 +19,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from media.providers.registry import Providers
 from media.providers.visual.base import Painter, Theme
 from media.providers.visual.code import CodePainter
 from media.providers.visual.diagram import DiagramPainter
-from media.providers.visual.factory import make_painter
 from media.providers.visual.formula import FormulaPainter
 from media.providers.visual.openai import OpenAIPainter
 from media.providers.visual.placeholder import PlaceholderPainter
@@ -140,7 +140,7 @@ async def test_painting_again_to_the_same_destination_replaces_the_picture(tmp_p
 
 @pytest.mark.parametrize("visual", ["slide", "code", "formula", "diagram", "title", "image"])
 async def test_the_offline_dispatcher_paints_every_visual_type(visual: str, tmp_path: Path) -> None:
-    painter = make_painter("offline", http=None, openai_key=None)
+    painter = Providers.offline().painter
     scene = SCENES[visual]
     path = await painter.paint(scene, tmp_path / f"{visual}.png", width=480, height=270, theme=Theme())
     with Image.open(path) as image:

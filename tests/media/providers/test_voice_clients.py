@@ -1,6 +1,6 @@
 """The cloud voices against their documented HTTP APIs (through httpx.MockTransport): the exact request we
-send, the answers we parse (audio, alignment, error bodies, rate limits), and the factory
-that picks a voice."""
+send, the answers we parse (audio, alignment, error bodies, rate limits), and choosing a voice through the
+registry."""
 
 import base64
 import json
@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from media.providers.http import ProviderError
+from media.providers.registry import ProviderConfig, make
 from media.providers.voice.elevenlabs import ElevenLabsVoice
 from media.providers.voice.espeak import EspeakVoice
-from media.providers.voice.factory import make_voice
 from media.providers.voice.openai import OpenAIVoice
 from tests.media.providers.speech_fakes import (
     LEAD_SECONDS,
@@ -317,16 +317,17 @@ async def test_elevenlabs_refuses_a_voice_id_that_would_change_the_url(tmp_path:
 # --- choosing a voice from settings ---
 
 
-async def test_make_voice_builds_each_provider_and_names_the_setting_that_is_missing() -> None:
+async def test_the_registry_builds_each_voice_and_names_the_setting_that_is_missing() -> None:
     async with httpx.AsyncClient() as http:
-        assert isinstance(make_voice("offline", http=http), EspeakVoice)
-        assert isinstance(make_voice("openai", http=http, openai_api_key="sk-x"), OpenAIVoice)
-        assert isinstance(make_voice("ElevenLabs", http=http, elevenlabs_api_key="xi-x"), ElevenLabsVoice)
+        keys = ProviderConfig(http=http, openai_api_key="sk-x", elevenlabs_api_key="xi-x")
+        assert isinstance(make("voice", "offline", ProviderConfig(http=http)), EspeakVoice)
+        assert isinstance(make("voice", "openai", keys), OpenAIVoice)
+        assert isinstance(make("voice", "ElevenLabs", keys), ElevenLabsVoice)
         for provider, setting in [
             ("openai", "CLIPFORGE_OPENAI_API_KEY"),
             ("elevenlabs", "CLIPFORGE_ELEVENLABS_API_KEY"),
             ("polly", "CLIPFORGE_TTS_PROVIDER"),
         ]:
             with pytest.raises(ProviderError) as caught:
-                make_voice(provider, http=http)
+                make("voice", provider, ProviderConfig(http=http))
             assert caught.value.code == "PROVIDER_NOT_CONFIGURED" and setting in caught.value.message

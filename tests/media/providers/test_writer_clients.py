@@ -15,12 +15,12 @@ import pytest
 
 from media.providers import http as retry
 from media.providers.http import ProviderError
+from media.providers.registry import ProviderConfig, make
 from media.providers.script import anthropic as writer_anthropic
 from media.providers.script import gemini as writer_gemini
 from media.providers.script import openai as writer_openai
 from media.providers.script.anthropic import AnthropicWriter
 from media.providers.script.base import ScriptWriter
-from media.providers.script.factory import make_writer
 from media.providers.script.gemini import GeminiWriter
 from media.providers.script.llm import SCRIPT_SCHEMA, SYSTEM_PROMPT, build_prompt
 from media.providers.script.openai import OpenAIWriter
@@ -530,7 +530,7 @@ async def test_an_answer_not_in_the_documented_shape_is_a_bad_response(
     assert caught.value.code == "PROVIDER_BAD_RESPONSE"
 
 
-# --- choosing a writer ----------------------------------------------------------------------------
+# --- choosing a writer (through the registry) ----------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -544,15 +544,15 @@ async def test_an_answer_not_in_the_documented_shape_is_a_bad_response(
 async def test_a_cloud_writer_without_its_key_names_the_setting(provider: str, setting: str) -> None:
     async with httpx.AsyncClient() as http:
         with pytest.raises(ProviderError) as caught:
-            make_writer(provider, http=http, openai_api_key="", anthropic_api_key=None)
+            make("script", provider, ProviderConfig(http=http, openai_api_key="", anthropic_api_key=None))
     assert caught.value.code == "PROVIDER_NOT_CONFIGURED" and setting in caught.value.message
 
 
 async def test_an_unknown_provider_names_the_setting_and_the_choices() -> None:
     async with httpx.AsyncClient() as http:
         with pytest.raises(ProviderError) as caught:
-            make_writer("llama", http=http)
-    assert caught.value.code == "PROVIDER_UNKNOWN"
+            make("script", "llama", ProviderConfig(http=http))
+    assert caught.value.code == "PROVIDER_NOT_CONFIGURED"
     assert (
         "CLIPFORGE_LLM_PROVIDER" in caught.value.message
         and "offline, openai, anthropic, gemini" in caught.value.message
@@ -561,5 +561,6 @@ async def test_an_unknown_provider_names_the_setting_and_the_choices() -> None:
 
 async def test_provider_names_are_read_case_insensitively_and_offline_needs_no_key() -> None:
     async with httpx.AsyncClient() as http:
-        assert type(make_writer(" Offline ", http=http)).__name__ == "OfflineWriter"
-        assert isinstance(make_writer("OPENAI", http=http, openai_api_key="sk-x"), OpenAIWriter)
+        assert type(make("script", " Offline ", ProviderConfig(http=http))).__name__ == "OfflineWriter"
+        openai = make("script", "OPENAI", ProviderConfig(http=http, openai_api_key="sk-x"))
+        assert isinstance(openai, OpenAIWriter)

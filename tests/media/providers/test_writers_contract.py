@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
+from media.providers.registry import TABLE, ProviderConfig, make
 from media.providers.script.base import ScriptWriter
-from media.providers.script.factory import LLM_PROVIDERS, make_writer
 from media.script import VISUAL_TYPES
 from tests.media.providers.test_writer_clients import answer
 
@@ -76,18 +76,15 @@ def write_like_a_model(prompt: str) -> dict[str, Any]:
     return {"title": asked.group(1) if asked else "A short explainer", "scenes": scenes}
 
 
-@pytest.fixture(params=LLM_PROVIDERS)
+@pytest.fixture(params=list(TABLE["script"].factories))  # every writer in the registry
 async def writer(request: pytest.FixtureRequest) -> AsyncIterator[ScriptWriter]:
     provider: str = request.param
     transport = None if provider == "offline" else played_model(provider)
     async with httpx.AsyncClient(transport=transport) as http:
-        yield make_writer(
-            provider,
-            http=http,
-            openai_api_key="sk-test",
-            anthropic_api_key="sk-ant-test",
-            gemini_api_key="AIza",
+        keys = ProviderConfig(
+            http=http, openai_api_key="sk-test", anthropic_api_key="sk-ant-test", gemini_api_key="AIza"
         )
+        yield make("script", provider, keys)
 
 
 @pytest.mark.parametrize(

@@ -1,54 +1,57 @@
-"""renderTimeline: check the whole timeline before anything is stored, name every file it refers to, keep the
-uploads it uses, then submit the job.
+"""The timeline render (renderTimeline): a declarative timeline → its video. Stages: fetch the files it
+names, then compose and the shared tail.
 
 A timeline names its media and fonts by http(s) URL or as "upload:N" (the N-th of the mutation's `files`).
-Everything that can be checked without the files is checked here, so a bad timeline is a typed error listing
-every problem with its path, never a failed job.
+Everything that can be checked without the files is checked at intake, so a bad timeline is a typed error
+listing every problem with its path, never a failed job; each file reference is replaced by a source name
+("src-00"), fetched into storage by the fetch stage, and named by its storage key in the composed timeline.
+The render checks the whole timeline again, files included, before it draws a frame.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from db.ids import new_id
-from jobs.inputs import InputRef
-from jobs.timeline import TIMELINE, Source, TimelineParams
+from pydantic import BaseModel
+
+from jobs.errors import UserError
+from jobs.inputs import InputRef, StoredInput, Wanted, fetch_inputs
+from jobs.kind import InputLimits, Kind, Values
+from jobs.params import JobParams
+from jobs.stage import StageCall, StageSpec
 from media.errors import MediaError
 from media.inputs.fetch import MediaKind, check_url
 from media.timeline.checks import InvalidTimeline, parse_timeline
+from media.timeline.model import Timeline
 from media.timeline.sources import Reference, references, rewrite
-from resolvers.context import Context
-from resolvers.errors import UserError
-from resolvers.idempotency import check_key
-from resolvers.submit import submit
-from resolvers.uploads import Upload, safe_name, store_upload
-from resolvers.views import JobView
 
 UPLOAD_PREFIX = "upload:"
 MAX_SOURCES = 200
 
 
-@dataclass
-class TimelineRequest:
-    timeline: Any  # decoded JSON, or a JSON string
-    files: Sequence[Upload] = ()
-    preview: bool = False
-    idempotency_key: str | None = None
+class Source(BaseModel):
+    ref: InputRef
+    accept: frozenset[MediaKind]
+    path: str  # where the timeline first names it, for errors: "tracks[0].clips[2].source"
 
 
-async def render_timeline(ctx: Context, req: TimelineRequest) -> JobView:
-    check_key(req.idempotency_key)
-    data = _decode(req.timeline)
+class TimelineParams(JobParams):
+    template: dict[str, object]  # the timeline, each file reference replaced by its source name
+    sources: dict[str, Source]  # by source name
+
+
+def intake(values: Values, limits: InputLimits) -> TimelineParams:
+    data = _decode(values["timeline"])
+    files: list[InputRef] = list(values.get("files") or ())
     refs = references(data)
     names: dict[str, str] = {}  # file reference -> source name
     first: dict[str, Reference] = {}
     problems: list[tuple[str, str]] = []
     for ref in refs:
         if ref.value not in names:
-            problem = _check_reference(ref.value, len(req.files))
+            problem = _check_reference(ref.value, len(files))
             if problem:
                 problems.append((ref.path, problem))
                 continue
@@ -58,7 +61,7 @@ async def render_timeline(ctx: Context, req: TimelineRequest) -> JobView:
         problems.append(("timeline", f"names {len(names)} files; at most {MAX_SOURCES} are allowed"))
     template = rewrite(data, lambda value: names.get(value, value))
     try:
-        parse_timeline(template, ctx.services.limits.timeline, files=False)
+        parse_timeline(template, limits.timeline, files=False)
     except InvalidTimeline as exc:
         problems += exc.problems
     except MediaError as exc:  # text the font cannot draw
@@ -71,40 +74,22 @@ async def render_timeline(ctx: Context, req: TimelineRequest) -> JobView:
             problems,
         )
     used = {int(value.removeprefix(UPLOAD_PREFIX)) for value in names if value.startswith(UPLOAD_PREFIX)}
-    unused = sorted(set(range(len(req.files))) - used)
+    unused = sorted(set(range(len(files))) - used)
     if unused:
         raise UserError(
             "UNUSED_UPLOAD", f'files[{unused[0]}] is not used: refer to it as "upload:{unused[0]}"', "files"
         )
 
-    job_id = new_id()
-    uploads: dict[int, InputRef] = {}
-    stored: dict[str, str] = {}  # storage key -> sha256 of the content
-    storage = ctx.services.storage
-    try:
-        for index in sorted(used):
-            upload = req.files[index]
-            key = f"jobs/{job_id}/uploads/{index:02d}-{safe_name(upload.filename, 'file')}"
-            max_bytes = ctx.services.limits.max_upload_bytes
-            stored[key] = await store_upload(
-                storage, upload, key, max_bytes=max_bytes, field=f"files[{index}]"
-            )
-            uploads[index] = InputRef(upload_key=key, filename=upload.filename)
-    except BaseException:
-        await storage.delete_prefix(f"jobs/{job_id}/")  # nothing half-stored survives a refusal
-        raise
-
     def input_ref(value: str) -> InputRef:
         if value.startswith(UPLOAD_PREFIX):
-            return uploads[int(value.removeprefix(UPLOAD_PREFIX))]
+            return files[int(value.removeprefix(UPLOAD_PREFIX))]
         return InputRef(url=value)
 
     sources = {
         name: Source(ref=input_ref(value), accept=_accepts(refs, value), path=first[value].path)
         for value, name in names.items()
     }
-    params = TimelineParams(template=template, sources=sources, preview=req.preview)
-    return await submit(ctx, job_id, TIMELINE, params, idempotency_key=req.idempotency_key, uploads=stored)
+    return TimelineParams(template=template, sources=sources, preview=bool(values.get("preview")))
 
 
 def _decode(value: Any) -> dict[str, Any]:
@@ -139,3 +124,30 @@ def _check_reference(value: str, uploads: int) -> str | None:
 def _accepts(refs: list[Reference], value: str) -> frozenset[MediaKind]:
     """Every kind of media a reference is used as (normally one)."""
     return frozenset().union(*(r.accept for r in refs if r.value == value))
+
+
+class FetchOutput(BaseModel):
+    stored: dict[str, StoredInput]  # by source name
+
+
+async def fetch(call: StageCall[TimelineParams]) -> FetchOutput:
+    wanted = [
+        Wanted(name=name, ref=source.ref, accept=source.accept, label=source.path)
+        for name, source in call.params.sources.items()
+    ]
+    return FetchOutput(stored=await fetch_inputs(call, wanted))
+
+
+async def compose(call: StageCall[TimelineParams]) -> Timeline:
+    stored = call.output("fetch", FetchOutput).stored
+    data = rewrite(call.params.template, lambda name: stored[name].key)
+    return await asyncio.to_thread(parse_timeline, data, call.tools.render.timeline, files=False)
+
+
+TIMELINE = Kind(
+    name="TIMELINE",
+    params=TimelineParams,
+    intake=intake,
+    stages=(StageSpec("fetch", fetch, FetchOutput, weight=1.0),),
+    compose=compose,
+)

@@ -1,5 +1,6 @@
-"""The explainer job: script → assets (narration ‖ visuals, per scene, a few at a time) → captions → render →
-store → finalize.
+"""The explainer (createExplainer): text → a scene script → each scene's narration ‖ its visual → a narrated,
+captioned video. Stages: script, assets (a few scenes at a time), then compose and the shared tail (which
+also writes the SRT and WebVTT of the captions).
 
 A narration that fails fails the job (no silent video); a visual that fails becomes a clearly marked
 placeholder and the failure is kept as a warning on the assets stage, so one bad scene never costs the video.
@@ -8,37 +9,71 @@ placeholder and the failure is kept as a warning on the assets stage, so one bad
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
-from typing import cast
 
 from pydantic import BaseModel, Field
 
-from jobs.outputs import FINISH, RenderOutput, render_timeline, result
-from jobs.stage import Pipeline, StageCall, StageSpec
+from jobs.errors import UserError
+from jobs.kind import InputLimits, Kind, Values
+from jobs.params import OutputParams
+from jobs.stage import StageCall, StageSpec
 from media.errors import MediaError
 from media.kinds.explainer import THEMES, ExplainerLook, explainer_timeline
 from media.providers.voice.base import Speech, WordTiming
-from media.render.subtitles import cues, to_srt, to_webvtt
 from media.script import Scene, Script
 from media.timeline.fonts import missing_glyphs, resolve
 from media.timeline.model import Timeline
 
 PARALLEL_SCENES = 3  # scenes whose narration and visual are made at once
+MAX_SCENES = 20
+_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})*$")
 
 
-class ExplainerParams(BaseModel):
-    source_text: str = Field(min_length=1)
+class ExplainerParams(OutputParams):
+    source_text: str
     title: str | None = None
-    width: int
-    height: int
-    fps: int = 30
     voice: str | None = None
     language: str = "en"
     visual_style: str = "dark"
     max_scenes: int = 8
-    preset: str = "veryfast"
-    crf: int = 23
-    preview: bool = False
+
+
+def intake(values: Values, limits: InputLimits) -> ExplainerParams:
+    params = ExplainerParams.model_validate(values)
+    text = params.source_text.strip()
+    if not text:
+        raise UserError("EMPTY_TEXT", "sourceText is empty", "sourceText")
+    if len(text) > limits.max_source_chars:
+        raise UserError(
+            "TEXT_TOO_LONG",
+            f"sourceText has {len(text)} characters; the limit is {limits.max_source_chars}",
+            "sourceText",
+        )
+    if not 1 <= params.max_scenes <= MAX_SCENES:
+        raise UserError("INVALID_SCENE_COUNT", f"maxScenes must be 1 to {MAX_SCENES}", "maxScenes")
+    if params.visual_style not in THEMES:
+        styles = ", ".join(THEMES)
+        raise UserError(
+            "UNKNOWN_STYLE", f"visualStyle {params.visual_style!r} is not one of {styles}", "visualStyle"
+        )
+    check_speech(params.voice, params.language, limits)
+    return params.model_copy(update={"source_text": text, "title": (params.title or "").strip() or None})
+
+
+def check_speech(voice: str | None, language: str, limits: InputLimits) -> None:
+    """UNSUPPORTED_LANGUAGE or UNSUPPORTED_VOICE up front, when the configured voice can tell."""
+    if not _LANGUAGE.match(language.strip().lower().replace("_", "-")):
+        message = f"language {language!r} is not a language tag like en or pt-BR"
+        raise UserError("UNSUPPORTED_LANGUAGE", message, "language")
+    if limits.check_voice is None:
+        return
+    try:
+        limits.check_voice(voice, language)
+    except MediaError as exc:
+        if voice is None:
+            raise UserError("UNSUPPORTED_LANGUAGE", exc.message, "language") from exc
+        raise UserError("UNSUPPORTED_VOICE", exc.message, "voice") from exc
 
 
 class ScriptOutput(BaseModel):
@@ -59,19 +94,9 @@ class AssetsOutput(BaseModel):
     warnings: list[str] = Field(default_factory=list)  # shown on the stage in the API
 
 
-class CaptionsOutput(BaseModel):
-    srt_key: str
-    vtt_key: str
-    cues: int
-
-
-def _params(call: StageCall) -> ExplainerParams:
-    return cast(ExplainerParams, call.params)
-
-
-async def write_script(call: StageCall) -> ScriptOutput:
-    params = _params(call)
-    script = await call.tools.writer.write_script(
+async def write_script(call: StageCall[ExplainerParams]) -> ScriptOutput:
+    params = call.params
+    script = await call.providers.script.write_script(
         params.source_text, title=params.title, max_scenes=params.max_scenes, language=params.language
     )
     key = f"jobs/{call.job_id}/script.json"
@@ -82,7 +107,7 @@ async def write_script(call: StageCall) -> ScriptOutput:
     return ScriptOutput(script=script, key=key)
 
 
-async def make_assets(call: StageCall) -> AssetsOutput:
+async def make_assets(call: StageCall[ExplainerParams]) -> AssetsOutput:
     scenes = call.output("script", ScriptOutput).script.scenes
     folder = call.work_dir / "assets"
     folder.mkdir(parents=True, exist_ok=True)
@@ -126,10 +151,10 @@ async def make_assets(call: StageCall) -> AssetsOutput:
     return AssetsOutput(scenes=list(made), warnings=sorted(warnings))
 
 
-async def _narrate(call: StageCall, index: int, scene: Scene, folder: Path) -> Speech:
-    params = _params(call)
+async def _narrate(call: StageCall[ExplainerParams], index: int, scene: Scene, folder: Path) -> Speech:
+    params = call.params
     try:
-        return await call.tools.voice.speak(
+        return await call.providers.voice.speak(
             scene.narration,
             folder / f"narration-{index:02d}.wav",
             voice=params.voice,
@@ -139,45 +164,28 @@ async def _narrate(call: StageCall, index: int, scene: Scene, folder: Path) -> S
         raise MediaError(exc.code, f"scene {index + 1} narration: {exc.message}") from exc
 
 
-async def _paint(call: StageCall, index: int, scene: Scene, folder: Path) -> tuple[Path, str | None]:
-    params = _params(call)
+async def _paint(
+    call: StageCall[ExplainerParams], index: int, scene: Scene, folder: Path
+) -> tuple[Path, str | None]:
+    params = call.params
     theme = THEMES[params.visual_style]
     dest = folder / f"visual-{index:02d}.png"
     try:
-        painted = await call.tools.painter.paint(
+        painted = await call.providers.painter.paint(
             scene, dest, width=params.width, height=params.height, theme=theme
         )
         return painted, None
     except MediaError as exc:
         warning = f"scene {index + 1} {scene.visual}: {exc.code}: {exc.message}"
         failed = scene.model_copy(update={"content": f"{exc.code}: {exc.message}"})
-        placeholder = await call.tools.placeholder.paint(
+        placeholder = await call.providers.placeholder.paint(
             failed, dest, width=params.width, height=params.height, theme=theme
         )
         return placeholder, warning
 
 
-def _timeline_for(
-    params: ExplainerParams, assets: AssetsOutput, paths: dict[str, Path], font: Path | None
-) -> Timeline:
-    speeches = [
-        Speech(audio=paths[s.narration_key], duration=s.duration, words=s.words) for s in assets.scenes
-    ]
-    pictures = [paths[s.visual_key] for s in assets.scenes]
-    look = ExplainerLook(
-        width=params.width,
-        height=params.height,
-        fps=params.fps,
-        preset=params.preset,
-        crf=params.crf,
-        caption_font=font,
-    )
-    return explainer_timeline(speeches, pictures, look)
-
-
-async def write_captions(call: StageCall) -> CaptionsOutput:
-    params = _params(call)
-    assets = call.output("assets", AssetsOutput)
+async def compose(call: StageCall[ExplainerParams]) -> Timeline:
+    params, assets = call.params, call.output("assets", AssetsOutput)
     font = resolve(call.tools.caption_font, False)
     missing = missing_glyphs(font, " ".join(w.text for s in assets.scenes for w in s.words))
     if missing:
@@ -186,48 +194,28 @@ async def write_captions(call: StageCall) -> CaptionsOutput:
             f"the captions need characters the font {font.name} has no glyphs for: {missing!r}; set "
             "CLIPFORGE_CAPTION_FONT to a font that has them (e.g. Noto Sans CJK for Chinese or Japanese)",
         )
-    keys = [k for s in assets.scenes for k in (s.narration_key, s.visual_key)]
-    # The cues depend on words, times and caption geometry only, so stored keys stand in for the files.
-    timeline = _timeline_for(params, assets, {k: Path(k) for k in keys}, call.tools.caption_font)
-    found = cues(timeline)
-    storage = call.tools.storage
-    srt_key, vtt_key = f"jobs/{call.job_id}/captions.srt", f"jobs/{call.job_id}/captions.vtt"
-    for key, text, content_type in (
-        (srt_key, to_srt(found), "application/x-subrip"),
-        (vtt_key, to_webvtt(found), "text/vtt"),
-    ):
-        size = await storage.put_bytes(key, text.encode(), content_type)
-        await call.add_artifact("subtitles", key, content_type, size)
-    return CaptionsOutput(srt_key=srt_key, vtt_key=vtt_key, cues=len(found))
-
-
-async def render(call: StageCall) -> RenderOutput:
-    params = _params(call)
-    assets = call.output("assets", AssetsOutput)
-    folder = call.work_dir / "render" / "inputs"
-    folder.mkdir(parents=True, exist_ok=True)
-    storage = call.tools.storage
-    keys = [k for s in assets.scenes for k in (s.narration_key, s.visual_key)]
-    # narration/scene-00.wav -> narration-scene-00.wav: one folder, no clashes.
-    local = await asyncio.gather(
-        *(storage.fetch_to(k, folder / f"{Path(k).parent.name}-{Path(k).name}") for k in keys)
+    speeches = [
+        Speech(audio=Path(s.narration_key), duration=s.duration, words=s.words) for s in assets.scenes
+    ]
+    look = ExplainerLook(
+        width=params.width,
+        height=params.height,
+        fps=params.fps,
+        preset=params.preset,
+        crf=params.crf,
+        caption_font=call.tools.caption_font,
     )
-    paths = dict(zip(keys, local, strict=True))
-    timeline = _timeline_for(params, assets, paths, call.tools.caption_font)
-    return await render_timeline(
-        call, timeline, {str(path): key for key, path in paths.items()}, preview=params.preview
-    )
+    return explainer_timeline(speeches, [Path(s.visual_key) for s in assets.scenes], look)
 
 
-EXPLAINER = Pipeline(
-    kind="EXPLAINER",
+EXPLAINER = Kind(
+    name="EXPLAINER",
     params=ExplainerParams,
+    intake=intake,
     stages=(
         StageSpec("script", write_script, ScriptOutput, weight=1.0),
         StageSpec("assets", make_assets, AssetsOutput, weight=4.0),
-        StageSpec("captions", write_captions, CaptionsOutput, weight=0.2),
-        StageSpec("render", render, RenderOutput, weight=6.0),
-        *FINISH,
     ),
-    result=result,
+    compose=compose,
+    render_weight=6.0,
 )

@@ -1,0 +1,176 @@
+"""The stages every job kind ends with. A kind's own `compose` makes its timeline, with storage keys as the
+sources; then, the same for every kind:
+
+- compose: the timeline (its preview when asked) stored as the job's `manifest`;
+- render: the stored sources fetched to local files, the timeline rendered in a child process, the video
+  and poster stored (a render is the dear part: once stored, a lost worker does not render it again);
+- store: the video, the poster and the subtitles (SRT and WebVTT, cut from the timeline's captions)
+  listed on the job;
+- finalize: uploads the inputs were copied from are removed.
+
+One renderer, many pipelines: a new kind is its inputs, the stages that make its media, and `compose`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import TypeVar, cast
+
+from pydantic import BaseModel
+
+from jobs.params import JobParams
+from jobs.stage import JobResult, StageCall, StageSpec
+from media.render.child import render_in_child
+from media.render.subtitles import Cue, cues, to_srt, to_webvtt
+from media.timeline.checks import parse_timeline
+from media.timeline.model import Timeline
+from media.timeline.preview import preview_of
+from media.timeline.sources import references, rewrite
+
+K = TypeVar("K", bound=JobParams)
+
+
+class ComposeOutput(BaseModel):
+    manifest_key: str
+    timeline: dict[str, object]  # sources are storage keys
+
+
+class RenderOutput(BaseModel):
+    video_key: str
+    thumbnail_key: str
+    video_bytes: int
+    thumbnail_bytes: int
+    duration_seconds: float
+    frames: int
+    width: int
+    height: int
+    preview: bool = False
+    cues: list[Cue] = []  # the captions' phrases, for the subtitle files
+
+
+class StoreOutput(BaseModel):
+    video_key: str
+    thumbnail_key: str
+    manifest_key: str
+    subtitle_keys: list[str] = []
+
+
+class FinalizeOutput(BaseModel):
+    removed_uploads: int
+
+
+def compose_stage(build: Callable[[StageCall[K]], Awaitable[Timeline]]) -> StageSpec[K]:
+    async def compose(call: StageCall[K]) -> ComposeOutput:
+        timeline = await build(call)
+        if call.params.preview:
+            timeline = preview_of(timeline)
+        data = timeline.model_dump(mode="json")
+        key = f"jobs/{call.job_id}/manifest.json"
+        size = await call.tools.storage.put_bytes(
+            key, json.dumps(data, indent=2).encode(), "application/json"
+        )
+        await call.add_artifact("manifest", key, "application/json", size)
+        return ComposeOutput(manifest_key=key, timeline=data)
+
+    return StageSpec("compose", compose, ComposeOutput, weight=0.2)
+
+
+async def render(call: StageCall[JobParams]) -> RenderOutput:
+    composed = call.output("compose", ComposeOutput)
+    local = call.work_dir / "render"
+    timeline = await _local_timeline(call, composed.timeline, local / "inputs")
+    found = cues(timeline)
+
+    async def on_progress(frames: int, total: int) -> None:
+        await call.report(frames / max(total, 1), f"frame {frames}/{total}")
+
+    limits = call.tools.render
+    video, poster = local / "video.mp4", local / "poster.jpg"
+    result = await render_in_child(
+        timeline,
+        video,
+        poster,
+        on_progress=on_progress,
+        timeout_seconds=limits.timeout_seconds,
+        limits=limits.timeline,
+        memory_limit_mb=limits.memory_limit_mb,
+        cpu_limit_seconds=limits.cpu_limit_seconds,
+    )
+    # Deterministic keys: a rerun overwrites rather than duplicates.
+    video_key, thumbnail_key = f"jobs/{call.job_id}/video.mp4", f"jobs/{call.job_id}/thumbnail.jpg"
+    storage = call.tools.storage
+    return RenderOutput(
+        video_key=video_key,
+        thumbnail_key=thumbnail_key,
+        video_bytes=await storage.put_file(video_key, video, "video/mp4"),
+        thumbnail_bytes=await storage.put_file(thumbnail_key, poster, "image/jpeg"),
+        duration_seconds=result.duration_seconds,
+        frames=result.frames,
+        width=result.width,
+        height=result.height,
+        preview=call.params.preview,
+        cues=found,
+    )
+
+
+async def _local_timeline(call: StageCall[JobParams], data: dict[str, object], folder: Path) -> Timeline:
+    """The timeline with every stored source fetched to a local file (the render child reads files). A
+    source that is an absolute path is a file of this machine's own (a configured caption font)."""
+    keys = sorted({ref.value for ref in references(data) if not Path(ref.value).is_absolute()})
+    await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
+    prefix = f"jobs/{call.job_id}/"
+    # jobs/<id>/narration/scene-00.wav -> narration-scene-00.wav: one folder, no clashes.
+    paths = await asyncio.gather(
+        *(call.tools.storage.fetch_to(k, folder / k.removeprefix(prefix).replace("/", "-")) for k in keys)
+    )
+    local = {key: str(path) for key, path in zip(keys, paths, strict=True)}
+    rewritten = rewrite(data, lambda value: local.get(value, value))
+    return await asyncio.to_thread(parse_timeline, rewritten, call.tools.render.timeline)
+
+
+async def store(call: StageCall[JobParams]) -> StoreOutput:
+    rendered = call.output("render", RenderOutput)
+    manifest_key = call.output("compose", ComposeOutput).manifest_key
+    await call.add_artifact("video", rendered.video_key, "video/mp4", rendered.video_bytes)
+    await call.add_artifact("thumbnail", rendered.thumbnail_key, "image/jpeg", rendered.thumbnail_bytes)
+    subtitle_keys = []
+    if rendered.cues:
+        for name, text, content_type in (
+            ("captions.srt", to_srt(rendered.cues), "application/x-subrip"),
+            ("captions.vtt", to_webvtt(rendered.cues), "text/vtt"),
+        ):
+            key = f"jobs/{call.job_id}/{name}"
+            size = await call.tools.storage.put_bytes(key, text.encode(), content_type)
+            await call.add_artifact("subtitles", key, content_type, size)
+            subtitle_keys.append(key)
+    await call.report(1.0, "artifacts stored")
+    return StoreOutput(
+        video_key=rendered.video_key,
+        thumbnail_key=rendered.thumbnail_key,
+        manifest_key=manifest_key,
+        subtitle_keys=subtitle_keys,
+    )
+
+
+async def finalize(call: StageCall[JobParams]) -> FinalizeOutput:
+    # Uploads were copied into inputs/ by the fetch stage; the originals are no longer needed.
+    removed = await call.tools.storage.delete_prefix(f"jobs/{call.job_id}/uploads/")
+    return FinalizeOutput(removed_uploads=removed)
+
+
+def tail(render_weight: float = 8.0) -> tuple[StageSpec[JobParams], ...]:
+    return (
+        StageSpec("render", render, RenderOutput, weight=render_weight),
+        StageSpec("store", store, StoreOutput, weight=0.5),
+        StageSpec("finalize", finalize, FinalizeOutput, weight=0.1),
+    )
+
+
+def result(outputs: Mapping[str, BaseModel]) -> JobResult:
+    stored = cast(StoreOutput, outputs["store"])
+    return JobResult(
+        video_key=stored.video_key, thumbnail_key=stored.thumbnail_key, manifest_key=stored.manifest_key
+    )

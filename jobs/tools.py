@@ -1,0 +1,43 @@
+"""What stages work with, built once per worker (clipforge.worker): storage, the HTTP client, the providers
+grouped by capability, and the limits of fetching and rendering."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import httpx
+
+from media.inputs.fetch import FetchLimits
+from media.render.child import DEFAULT_MEMORY_LIMIT_MB
+from media.storage.base import Storage
+from media.timeline.checks import Limits as TimelineLimits
+
+if TYPE_CHECKING:  # the API imports the job kinds, hence this module; the providers' libraries stay out
+    from media.providers.registry import Providers
+
+
+def offline_providers() -> Providers:
+    from media.providers.registry import Providers
+
+    return Providers.offline()
+
+
+@dataclass(frozen=True)
+class RenderLimits:
+    timeout_seconds: float = 1800.0
+    memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB
+    cpu_limit_seconds: float | None = None  # None: derived from the timeout (media.render.child)
+    timeline: TimelineLimits = TimelineLimits()
+
+
+@dataclass(frozen=True)
+class Tools:
+    storage: Storage
+    http: httpx.AsyncClient
+    work_root: Path
+    providers: Providers = field(default_factory=offline_providers)
+    fetch_limits: FetchLimits = FetchLimits()
+    render: RenderLimits = RenderLimits()
+    caption_font: Path | None = None  # a font for captions in scripts DejaVu Sans lacks
