@@ -28,7 +28,9 @@ if TYPE_CHECKING:
     from clipforge.settings import Settings
     from tests.service import Service
 
-TEST_REDIS_DB = 13  # a db of its own on a shared server, flushed before every test
+# A db of its own on a shared server, flushed before every test (CLIPFORGE_TEST_REDIS_DB: another one, so two
+# checkouts can run their suites against one server at once).
+TEST_REDIS_DB = int(os.environ.get("CLIPFORGE_TEST_REDIS_DB", "13"))
 TABLES = ("api_keys", "artifacts", "stages", "jobs", "users")
 
 
