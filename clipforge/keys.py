@@ -12,6 +12,8 @@ async def create_key(settings: Settings, user_id: str, name: str | None = None) 
     await migrate(settings)
     engine = create_engine(settings.resolved_database_url)
     try:
-        return await issue_api_key(session_factory(engine), user_id=user_id, name=name or user_id)
+        return await issue_api_key(
+            session_factory(engine), user_id=user_id, name=name or user_id, credits=settings.default_credits
+        )
     finally:
         await engine.dispose()

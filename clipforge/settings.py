@@ -77,6 +77,12 @@ class Settings(BaseSettings):
     # /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc).
     caption_font: Path | None = None
     log_level: str = "INFO"
+    # Money. Credits a new user starts with; credits per paid action ("generate_image", or
+    # "generate_image@runway" for one provider; merged over jobs.money.DEFAULT_CREDIT_PRICES); USD per unit of
+    # provider usage ("openai/gpt-4.1-mini:input_tokens"; merged over media.providers.prices).
+    default_credits: int = Field(100, ge=0)
+    credit_prices: dict[str, int] = Field(default_factory=dict)
+    prices_usd: dict[str, float] = Field(default_factory=dict)
 
     @property
     def storage_root(self) -> Path:

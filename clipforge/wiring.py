@@ -13,7 +13,9 @@ from db.migrate import upgrade
 from jobs import queue
 from jobs.bus import ProgressHub
 from jobs.kind import InputLimits
+from jobs.money import DEFAULT_CREDIT_PRICES, Pricing
 from media.inputs.fetch import FetchLimits
+from media.providers.prices import DEFAULT_PRICES_USD
 from media.providers.voice.catalog import check_voice, list_voices
 from media.storage.local import LocalStorage
 from media.timeline.checks import Limits as TimelineLimits
@@ -53,7 +55,7 @@ async def migrate(settings: Settings) -> None:
     try:
         await upgrade(engine)
         async with session_factory(engine).begin() as session:
-            await repo.ensure_user(session, LOCAL_USER, "Local user")
+            await repo.ensure_user(session, LOCAL_USER, "Local user", settings.default_credits)
     finally:
         await engine.dispose()
 
@@ -63,6 +65,13 @@ def timeline_limits(settings: Settings) -> TimelineLimits:
         max_side=settings.max_video_side,
         max_seconds=settings.max_video_seconds,
         max_fps=settings.max_video_fps,
+    )
+
+
+def pricing(settings: Settings) -> Pricing:
+    return Pricing(
+        credits={**DEFAULT_CREDIT_PRICES, **settings.credit_prices},
+        usd={**DEFAULT_PRICES_USD, **settings.prices_usd},
     )
 
 

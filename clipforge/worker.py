@@ -13,7 +13,7 @@ from contextlib import AsyncExitStack
 import httpx
 
 from clipforge.settings import Settings
-from clipforge.wiring import fetch_limits, require_redis_url, storage_for, timeline_limits
+from clipforge.wiring import fetch_limits, pricing, require_redis_url, storage_for, timeline_limits
 from db.engine import create_engine, session_factory
 from jobs import queue
 from jobs.deps import Deps
@@ -63,6 +63,7 @@ class WorkerResources:
                 timeline=timeline_limits(s),
             ),
             caption_font=s.caption_font,
+            pricing=pricing(s),
         )
         return Deps(
             sessions=session_factory(engine),

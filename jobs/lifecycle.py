@@ -17,7 +17,7 @@ from typing import Any
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db import repo
+from db import ledger, repo
 from db.tables import Job, JobStatus, Stage, StageStatus, utcnow
 from jobs.bus import publish
 from jobs.events import event_from_job
@@ -42,6 +42,10 @@ class Lifecycle:
     async def _commit(self, change: Callable[[AsyncSession], Awaitable[Job | None]]) -> Job | None:
         async with self.sessions.begin() as session:
             job = await change(session)
+            if job is not None and job.status in (JobStatus.FAILED, JobStatus.CANCELLED):
+                # An ended job's paid actions that did not complete are not charged: their credits go back
+                # in the same transaction that ends it.
+                await ledger.release(session, job.id)
         if job is not None:
             await publish(self.redis, event_from_job(job))
         return job

@@ -42,13 +42,16 @@ async def authenticate(sessions: async_sessionmaker[AsyncSession], key: str | No
         return await api_keys.user_for_key_hash(session, hash_api_key(key))
 
 
-async def issue_api_key(sessions: async_sessionmaker[AsyncSession], *, user_id: str, name: str) -> str:
-    """Create the user if needed and a new key for them. The key is returned, never stored: show it once."""
+async def issue_api_key(
+    sessions: async_sessionmaker[AsyncSession], *, user_id: str, name: str, credits: int = 0
+) -> str:
+    """Create the user if needed (with `credits` to start with) and a new key for them. The key is returned,
+    never stored: show it once."""
     if not USER_ID.fullmatch(user_id):
         raise ValueError("a user id is 1-64 letters, digits and _ . @ -, starting with a letter or digit")
     key = new_api_key()
     async with sessions.begin() as session:
-        await repo.ensure_user(session, user_id, name)
+        await repo.ensure_user(session, user_id, name, credits)
         await api_keys.add_api_key(
             session, user_id=user_id, key_hash=hash_api_key(key), prefix=key[: len(KEY_PREFIX) + 6]
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from db import repo
+from db import ledger, repo
 from db.tables import Job
 from resolvers.availability import database_errors
 from resolvers.context import Context
@@ -20,10 +20,17 @@ async def views(ctx: Context, jobs: list[Job]) -> list[JobView]:
         async with ctx.services.sessions() as session:
             stages = await repo.get_stages(session, ids)
             artifacts = await repo.get_artifacts(session, ids)
+            costs = await ledger.cost_by_stage(session, ids)
+            charged = await ledger.charged_by_job(session, ids)
     storage = ctx.services.storage
     return [
         job_view(
-            j, [s for s in stages if s.job_id == j.id], [a for a in artifacts if a.job_id == j.id], storage
+            j,
+            [s for s in stages if s.job_id == j.id],
+            [a for a in artifacts if a.job_id == j.id],
+            storage,
+            stage_costs={stage: micros for (job_id, stage), micros in costs.items() if job_id == j.id},
+            credits_charged=charged.get(j.id, 0),
         )
         for j in jobs
     ]

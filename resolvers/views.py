@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,6 +22,7 @@ class StageView:
     finished_at: datetime | None
     error: str | None
     warnings: list[str]  # what went wrong without failing the stage (e.g. a visual drawn as a placeholder)
+    cost_usd: float
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,8 @@ class JobView:
     updated_at: datetime
     seq: int
     preview: bool
+    cost_usd: float  # what the providers charged us for this job
+    credits_charged: int  # what the user paid for it
 
 
 EventView = ProgressEvent
@@ -60,7 +64,20 @@ def _opt(value: datetime | None) -> datetime | None:
     return aware(value) if value else None
 
 
-def job_view(job: Job, stages: list[Stage], artifacts: list[Artifact], storage: Storage) -> JobView:
+def usd(micros: int) -> float:
+    return round(micros / 1_000_000, 6)
+
+
+def job_view(
+    job: Job,
+    stages: list[Stage],
+    artifacts: list[Artifact],
+    storage: Storage,
+    *,
+    stage_costs: Mapping[str, int],
+    credits_charged: int,
+) -> JobView:
+    """`stage_costs`: millionths of a dollar by stage name."""
     return JobView(
         id=job.id,
         kind=job.kind,
@@ -78,6 +95,7 @@ def job_view(job: Job, stages: list[Stage], artifacts: list[Artifact], storage: 
                 finished_at=_opt(s.finished_at),
                 error=s.error,
                 warnings=[str(w) for w in (s.output or {}).get("warnings", [])],
+                cost_usd=usd(stage_costs.get(s.name, 0)),
             )
             for s in sorted(stages, key=lambda s: s.position)
         ],
@@ -98,4 +116,6 @@ def job_view(job: Job, stages: list[Stage], artifacts: list[Artifact], storage: 
         updated_at=aware(job.updated_at),
         seq=job.seq,
         preview=bool(job.input.get("preview", False)),
+        cost_usd=usd(sum(stage_costs.values())),
+        credits_charged=credits_charged,
     )

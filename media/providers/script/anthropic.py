@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from media.providers.http import ProviderError, require_key, send
+from media.providers.meter import record
 from media.providers.script.llm import (
     SCRIPT_SCHEMA,
     SYSTEM_PROMPT,
@@ -76,6 +77,9 @@ class AnthropicWriter:
             prose = "".join(b["text"] for b in blocks if b["type"] == "text")
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise bad_response(PROVIDER, exc) from exc
+        usage = message.get("usage") or {}
+        await record("anthropic", f"{self._model}:input_tokens", usage.get("input_tokens", 0))
+        await record("anthropic", f"{self._model}:output_tokens", usage.get("output_tokens", 0))
         if stop_reason == "refusal":
             raise ProviderError("SCRIPT_REFUSED", f"{PROVIDER} refused to write the script: {prose}"[:500])
         # The API rejects an empty assistant turn, so an empty answer is echoed back as a note.

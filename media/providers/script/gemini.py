@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from media.providers.http import ProviderError, require_key, send
+from media.providers.meter import record
 from media.providers.script.llm import (
     SCRIPT_SCHEMA,
     SYSTEM_PROMPT,
@@ -58,6 +59,7 @@ class GeminiWriter:
     ) -> None:
         self._http = http
         self._key = require_key(api_key, PROVIDER, "CLIPFORGE_GEMINI_API_KEY")
+        self._model = model
         self._url = f"{base_url.rstrip('/')}/v1beta/models/{model}:generateContent"
 
     async def write_script(self, text: str, *, title: str | None, max_scenes: int, language: str) -> Script:
@@ -97,6 +99,9 @@ class GeminiWriter:
             finish = candidates[0].get("finishReason") if candidates else None
         except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
             raise bad_response(PROVIDER, exc) from exc
+        usage = answer.get("usageMetadata") or {}
+        await record("gemini", f"{self._model}:input_tokens", usage.get("promptTokenCount", 0))
+        await record("gemini", f"{self._model}:output_tokens", usage.get("candidatesTokenCount", 0))
         if blocked or (not text and finish in ("SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "RECITATION")):
             raise ProviderError(
                 "SCRIPT_REFUSED", f"{PROVIDER} would not write the script: {blocked or finish}"

@@ -5,6 +5,7 @@ what the schema cannot say (lengths, scene count)."""
 import httpx
 
 from media.providers.http import ProviderError, require_key, send
+from media.providers.meter import record
 from media.providers.script.llm import (
     SCRIPT_SCHEMA,
     SYSTEM_PROMPT,
@@ -59,10 +60,14 @@ class OpenAIWriter:
         )
         response = await send(self._http, request, provider=PROVIDER)
         try:
-            message = response.json()["choices"][0]["message"]
+            answer = response.json()
+            message = answer["choices"][0]["message"]
             content, refusal = message.get("content"), message.get("refusal")
         except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
             raise bad_response(PROVIDER, exc) from exc
+        usage = answer.get("usage") or {}
+        await record("openai", f"{self._model}:input_tokens", usage.get("prompt_tokens", 0))
+        await record("openai", f"{self._model}:output_tokens", usage.get("completion_tokens", 0))
         if refusal:
             # A refusal is the model's considered answer: asking again would only be refused again.
             raise ProviderError("SCRIPT_REFUSED", f"{PROVIDER} refused to write the script: {refusal}")
