@@ -40,7 +40,7 @@ class WorkerResources:
         http = httpx.AsyncClient(timeout=httpx.Timeout(s.download_timeout_seconds, connect=5.0))
         self.stack.push_async_callback(http.aclose)
         providers = build_providers(
-            {"script": s.llm_provider, "voice": s.tts_provider, "image": s.image_provider},
+            {"llm": s.llm_provider, "voice": s.tts_provider, "image": s.image_provider},
             ProviderConfig(
                 http=http,
                 openai_api_key=s.openai_api_key.get_secret_value() or None,

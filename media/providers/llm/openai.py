@@ -1,27 +1,20 @@
-"""Scene scripts from OpenAI's Chat Completions API with Structured Outputs (`response_format` of type
-`json_schema`, strict), so the model's decoding is constrained to the Script schema; pydantic still checks
-what the schema cannot say (lengths, scene count)."""
+"""OpenAI's Chat Completions API with Structured Outputs (`response_format` of type `json_schema`, strict),
+so the model's decoding is constrained to the asked schema; the asker's check still tests what a schema
+cannot say (lengths, counts). Images go in the user turn as data URLs."""
+
+from typing import Any
 
 import httpx
 
-from media.providers.http import ProviderError, require_key, send
+from media.providers.http import require_key, send
+from media.providers.llm.base import TIMEOUT, Ask, Reply, Turn, bad_response, refused
 from media.providers.meter import record
-from media.providers.script.llm import (
-    SCRIPT_SCHEMA,
-    SYSTEM_PROMPT,
-    TIMEOUT,
-    Reply,
-    Turn,
-    bad_response,
-    write_validated,
-)
-from media.script import Script
 
 PROVIDER = "OpenAI"
 DEFAULT_MODEL = "gpt-4.1-mini"
 
 
-class OpenAIWriter:
+class OpenAILLM:
     provider = PROVIDER
 
     def __init__(
@@ -37,22 +30,25 @@ class OpenAIWriter:
         self._model = model
         self._url = f"{base_url.rstrip('/')}/chat/completions"
 
-    async def write_script(self, text: str, *, title: str | None, max_scenes: int, language: str) -> Script:
-        return await write_validated(self, text, title=title, max_scenes=max_scenes, language=language)
-
-    def user_turn(self, text: str) -> Turn:
-        return {"role": "user", "content": text}
+    def user_turn(self, ask: Ask[Any]) -> Turn:
+        if not ask.images:
+            return {"role": "user", "content": ask.prompt}
+        images = [
+            {"type": "image_url", "image_url": {"url": f"data:{i.media_type};base64,{i.base64}"}}
+            for i in ask.images
+        ]
+        return {"role": "user", "content": [{"type": "text", "text": ask.prompt}, *images]}
 
     def correction(self, reply: Reply, error: str) -> Turn:
         return {"role": "user", "content": error}
 
-    async def complete(self, turns: list[Turn]) -> Reply:
+    async def complete(self, ask: Ask[Any], turns: list[Turn]) -> Reply:
         body = {
             "model": self._model,
-            "messages": [{"role": "system", "content": SYSTEM_PROMPT}, *turns],
+            "messages": [{"role": "system", "content": ask.system}, *turns],
             "response_format": {
                 "type": "json_schema",
-                "json_schema": {"name": "scene_script", "strict": True, "schema": SCRIPT_SCHEMA},
+                "json_schema": {"name": ask.name, "strict": True, "schema": ask.schema},
             },
         }
         request = self._http.build_request(
@@ -69,6 +65,5 @@ class OpenAIWriter:
         await record("openai", f"{self._model}:input_tokens", usage.get("prompt_tokens", 0))
         await record("openai", f"{self._model}:output_tokens", usage.get("completion_tokens", 0))
         if refusal:
-            # A refusal is the model's considered answer: asking again would only be refused again.
-            raise ProviderError("SCRIPT_REFUSED", f"{PROVIDER} refused to write the script: {refusal}")
+            raise refused(PROVIDER, ask, refusal)
         return Reply(turn={"role": "assistant", "content": content or "(no answer)"}, payload=content)
