@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 from contextlib import AsyncExitStack
 
+import httpx
+
 from clipforge.settings import Settings
 from db import repo
 from db.engine import create_engine, session_factory
@@ -13,9 +15,12 @@ from db.migrate import upgrade
 from jobs import queue
 from jobs.bus import ProgressHub
 from jobs.kind import InputLimits
+from media.errors import MediaError
 from media.inputs.fetch import FetchLimits
 from media.providers.voice.catalog import check_voice, list_voices
+from media.storage.base import Storage
 from media.storage.local import LocalStorage
+from media.storage.supabase import Buckets, open_supabase_storage
 from media.timeline.checks import Limits as TimelineLimits
 from resolvers.context import Services
 
@@ -30,8 +35,34 @@ def require_redis_url(settings: Settings) -> str:
     return settings.redis_url
 
 
-def storage_for(settings: Settings) -> LocalStorage:
-    return LocalStorage(settings.storage_root, settings.base_url, settings.secret_bytes())
+async def open_storage(settings: Settings, stack: AsyncExitStack) -> Storage:
+    """The configured store (API and worker alike). Supabase's buckets are created here, at start-up, so a
+    misconfigured project stops the process with its reason instead of failing every job."""
+    if settings.storage == "local":
+        return LocalStorage(
+            settings.storage_root,
+            settings.base_url,
+            settings.secret_bytes(),
+            url_seconds=settings.signed_url_seconds,
+        )
+    key = settings.supabase_service_role_key.get_secret_value()
+    if not settings.supabase_url or not key:
+        raise MediaError(
+            "STORAGE_NOT_CONFIGURED",
+            "CLIPFORGE_STORAGE=supabase needs SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY",
+        )
+    http = httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.supabase_storage_timeout_seconds, connect=10.0), follow_redirects=True
+    )
+    stack.push_async_callback(http.aclose)
+    return await open_supabase_storage(
+        settings.supabase_url,
+        key,
+        http=http,
+        buckets=Buckets(public=settings.storage_bucket_images, private=settings.storage_bucket_videos),
+        url_seconds=settings.signed_url_seconds,
+        resumable_above=settings.supabase_resumable_above_bytes,
+    )
 
 
 def fetch_limits(settings: Settings) -> FetchLimits:
@@ -94,7 +125,7 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
         sessions=session_factory(engine),
         queue=redis,
         hub=hub,
-        storage=storage_for(settings),
+        storage=await open_storage(settings, stack),
         limits=input_limits(settings),
         list_voices=list_voices if offline_voice else None,
     )

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from db import repo
 from db.tables import Job
-from resolvers.availability import database_errors
+from resolvers.availability import database_errors, storage_errors
 from resolvers.context import Context
 from resolvers.errors import NotFound, UserError
-from resolvers.views import JobView, job_view
+from resolvers.views import JobView, job_view, keys_to_sign
 
 MAX_PAGE = 100
 
@@ -20,13 +20,12 @@ async def views(ctx: Context, jobs: list[Job]) -> list[JobView]:
         async with ctx.services.sessions() as session:
             stages = await repo.get_stages(session, ids)
             artifacts = await repo.get_artifacts(session, ids)
-    storage = ctx.services.storage
-    return [
-        job_view(
-            j, [s for s in stages if s.job_id == j.id], [a for a in artifacts if a.job_id == j.id], storage
-        )
-        for j in jobs
-    ]
+    owned = {j.id: [a for a in artifacts if a.job_id == j.id] for j in jobs}
+    keys = [key for j in jobs for key in keys_to_sign(j, owned[j.id])]
+    # Minted on every read, all at once: a hosted store signs a whole page in one request per bucket.
+    with storage_errors():
+        links = await ctx.services.storage.urls(keys) if keys else {}
+    return [job_view(j, [s for s in stages if s.job_id == j.id], owned[j.id], links) for j in jobs]
 
 
 async def load_job(ctx: Context, job_id: str) -> Job:

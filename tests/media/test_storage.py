@@ -115,17 +115,17 @@ def test_local_storage_needs_a_secret(tmp_path: Path) -> None:
 # --- memory -----------------------------------------------------------------------------------------------
 
 
-def test_memory_storage_needs_a_non_empty_secret_and_makes_one_when_none_is_given() -> None:
+async def test_memory_storage_needs_a_non_empty_secret_and_makes_one_when_none_is_given() -> None:
     with pytest.raises(ValueError):
         MemoryStorage(BASE, b"")
     one, other = MemoryStorage(BASE), MemoryStorage(BASE)
-    assert one.url("jobs/1/a.txt") != other.url("jobs/1/a.txt")
+    assert await one.url("jobs/1/a.txt") != await other.url("jobs/1/a.txt")
 
 
 async def test_memory_urls_are_the_key_under_the_base_and_open_only_there() -> None:
     memory = MemoryStorage(f"{BASE}/", SECRET)
     await memory.put_bytes("public/a.txt", b"a", "text/plain")
-    assert memory.url("public/a.txt") == f"{BASE}/public/a.txt"
+    assert await memory.url("public/a.txt") == f"{BASE}/public/a.txt"
     assert memory.read_url(f"{BASE}/public/a.txt") == b"a"
     assert memory.read_url("http://elsewhere.test/public/a.txt") is None
     assert memory.read_url(f"{BASE}public/a.txt") is None
@@ -138,12 +138,12 @@ def query(url: str) -> dict[str, str]:
     return dict(part.split("=", 1) for part in url.split("?", 1)[1].split("&"))
 
 
-def test_public_url_is_plain(local: LocalStorage) -> None:
-    assert local.url("public/scenes/1/image.png") == f"{BASE}/files/public/scenes/1/image.png"
+async def test_public_url_is_plain(local: LocalStorage) -> None:
+    assert await local.url("public/scenes/1/image.png") == f"{BASE}/files/public/scenes/1/image.png"
 
 
-def test_private_url_is_signed_and_verifies_until_it_expires(local: LocalStorage) -> None:
-    url = local.url("jobs/1/video.mp4", expires_in=3600)
+async def test_private_url_is_signed_and_verifies_until_it_expires(local: LocalStorage) -> None:
+    url = await local.url("jobs/1/video.mp4", expires_in=3600)
     assert url.startswith(f"{BASE}/files/jobs/1/video.mp4?")
     q = query(url)
     exp = int(q["exp"])
