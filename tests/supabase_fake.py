@@ -1,10 +1,10 @@
-"""A local stand-in for a Supabase project, on 127.0.0.1: the Storage endpoints the `supabase` client calls and
-the Auth JWKS, speaking their documented shapes (supabase/storage's routes and error bodies, tus 1.0).
+"""A local stand-in for a Supabase project, on 127.0.0.1: the Storage endpoints the `supabase` client calls
+and the Auth JWKS, speaking their documented shapes (supabase/storage's routes and error bodies, tus 1.0).
 
 What it checks is what Supabase checks: the service key on every authenticated call, x-upsert before
 overwriting, signed-URL tokens (HS256, a `url` claim naming bucket/path, `exp`), public buckets only at the
-public path, tus offsets and 6 MiB chunks. Errors come as Supabase sends them: HTTP 400 with the real status as
-a string in the body ({"statusCode": "404", "code": "NoSuchKey", "error": "not_found", ...}), HTTP 500 for
+public path, tus offsets and 6 MiB chunks. Errors come as Supabase sends them: HTTP 400 with the real status
+as a string in the body ({"statusCode": "404", "code": "NoSuchKey", "error": "not_found", ...}), HTTP 500 for
 a 500. Tests read what was asked of it (`requests`), inject faults (`fail`), hold bucket creations until
 several arrive at once (`create_barrier`), and move its clock (`clock_offset`).
 """
@@ -71,6 +71,7 @@ class Fault:
     status: int  # the real status; answered as Supabase does (400 with it in the body, or 500)
     times: int
     keep_bytes: int = 0  # for a tus PATCH: how much of the chunk the server keeps before failing
+    after: int = 0  # matching requests answered normally before the fault starts
 
 
 def error(status: int, code: str, error: str, message: str) -> JSONResponse:
@@ -133,8 +134,17 @@ class SupabaseFake:
     def now(self) -> float:
         return time.time() + self.clock_offset
 
-    def fail(self, method: str, path_prefix: str, status: int, times: int = 1, keep_bytes: int = 0) -> None:
-        self.faults.append(Fault(method, f"/storage/v1/{path_prefix}", status, times, keep_bytes))
+    def fail(
+        self,
+        method: str,
+        path_prefix: str,
+        status: int,
+        times: int = 1,
+        *,
+        keep_bytes: int = 0,
+        after: int = 0,
+    ) -> None:
+        self.faults.append(Fault(method, f"/storage/v1/{path_prefix}", status, times, keep_bytes, after))
 
     def requests_to(self, method: str, path_prefix: str) -> list[Recorded]:
         return [r for r in self.requests if r.method == method and r.path.startswith(path_prefix)]
@@ -147,17 +157,23 @@ class SupabaseFake:
 
     def _fault(self, request: Request) -> Fault | None:
         for fault in self.faults:
-            if fault.times > 0 and fault.method == request.method and request.url.path.startswith(
-                fault.path_prefix
+            if (
+                fault.times > 0
+                and fault.method == request.method
+                and request.url.path.startswith(fault.path_prefix)
             ):
+                if fault.after > 0:
+                    fault.after -= 1
+                    continue
                 fault.times -= 1
                 return fault
         return None
 
     def _refused(self, request: Request) -> Response | None:
-        if request.headers.get("authorization") != f"Bearer {SERVICE_KEY}" or request.headers.get(
-            "apikey"
-        ) != SERVICE_KEY:
+        if (
+            request.headers.get("authorization") != f"Bearer {SERVICE_KEY}"
+            or request.headers.get("apikey") != SERVICE_KEY
+        ):
             return error(400, "InvalidJWT", "InvalidJWT", "invalid signature")
         return None
 
@@ -385,10 +401,8 @@ class SupabaseFake:
         _, refused = await self._guard(request)
         if refused:
             return refused
-        meta = dict(
-            (k, base64.b64decode(v).decode())
-            for k, _, v in (pair.partition(" ") for pair in request.headers["upload-metadata"].split(","))
-        )
+        pairs = (pair.partition(" ") for pair in request.headers["upload-metadata"].split(","))
+        meta = {k: base64.b64decode(v).decode() for k, _, v in pairs}
         bucket, name = meta["bucketName"], meta["objectName"]
         if bucket not in self.buckets:
             return no_such_bucket()

@@ -28,13 +28,21 @@ Sleep = Callable[[float], Awaitable[None]]
 
 
 class TusError(Exception):
-    """The server refused the upload (or kept failing): `status` is its HTTP status (0: no answer), `body`
-    what it said."""
+    """The server refused the upload (or kept failing): `status` is the status it meant (0: no answer), `body`
+    what it said. Supabase answers most errors with HTTP 400 and the real status in the body's statusCode."""
 
     def __init__(self, status: int, body: str) -> None:
         super().__init__(f"resumable upload failed: HTTP {status}: {body[:300]}")
         self.status = status
         self.body = body
+
+    @classmethod
+    def of(cls, response: httpx.Response) -> TusError:
+        try:
+            status = int(response.json()["statusCode"])
+        except (ValueError, KeyError, TypeError):
+            status = response.status_code
+        return cls(status, response.text)
 
     @property
     def transient(self) -> bool:
@@ -84,7 +92,7 @@ async def upload_file(
         },
     )
     if created.status_code != 201 or "location" not in created.headers:
-        raise TusError(created.status_code, created.text)
+        raise TusError.of(created)
     location = str(httpx.URL(endpoint).join(created.headers["location"]))
     offset, failures = 0, 0
     while offset < size:
@@ -98,7 +106,7 @@ async def upload_file(
                 chunk,
             )
             if sent.status_code != 204:
-                raise TusError(sent.status_code, sent.text)
+                raise TusError.of(sent)
             taken = _offset(sent)
             if taken <= offset:  # a server that takes nothing would keep this loop going for ever
                 raise TusError(sent.status_code, f"the server took no bytes at offset {offset}")
@@ -111,7 +119,7 @@ async def upload_file(
             # Where to go on from: what the server holds, not what we think we sent.
             held = await _send(http, "HEAD", location, base)
             if held.status_code != 200:
-                raise TusError(held.status_code, held.text) from exc
+                raise TusError.of(held) from exc
             offset = _offset(held)
     return size
 

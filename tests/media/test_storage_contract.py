@@ -64,7 +64,7 @@ async def memory_backend(tmp_path: Path) -> AsyncIterator[Backend]:
 
 @asynccontextmanager
 async def supabase_backend(tmp_path: Path) -> AsyncIterator[Backend]:
-    # The real supabase client against a local server speaking Supabase Storage's API (tests/supabase_fake.py).
+    # The real supabase client against a local server speaking Supabase Storage's API (tests/supabase_fake).
     # Files over 1 MiB go up resumably here, so the contract covers the tus path too.
     async with supabase_fake.running() as fake, httpx.AsyncClient(timeout=30) as http:
         store = await open_supabase_storage(
