@@ -101,6 +101,8 @@ class Settings(BaseSettings):
         SecretStr(""), validation_alias=AliasChoices("SUPABASE_JWT_SECRET", "CLIPFORGE_SUPABASE_JWT_SECRET")
     )
     supabase_jwks_cache_seconds: float = Field(600.0, gt=0)  # Supabase's own edge caches it for 10 min
+    # A token naming a key we do not have makes us fetch the JWKS again, at most this often.
+    supabase_jwks_refetch_gap_seconds: float = Field(10.0, ge=0)
     default_credits: int = 0  # credits of a user seen for the first time
     # Behind a transaction-mode pooler (Supabase's Supavisor on port 6543, PgBouncer) a connection is not
     # ours between transactions, so asyncpg must not keep prepared statements. Unset: on for port 6543.

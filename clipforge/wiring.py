@@ -7,6 +7,7 @@ import logging
 from contextlib import AsyncExitStack
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clipforge.settings import Settings
 from db import repo
@@ -22,7 +23,9 @@ from media.storage.base import Storage
 from media.storage.local import LocalStorage
 from media.storage.supabase import Buckets, open_supabase_storage
 from media.timeline.checks import Limits as TimelineLimits
+from resolvers.auth import Authenticator
 from resolvers.context import Services
+from resolvers.tokens import SupabaseTokens
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +115,27 @@ def input_limits(settings: Settings) -> InputLimits:
     )
 
 
+def authenticator(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], stack: AsyncExitStack
+) -> Authenticator:
+    """API keys, and Supabase access tokens when CLIPFORGE_AUTH says so."""
+    if settings.auth == "keys":
+        return Authenticator(sessions)
+    if not settings.supabase_url:
+        raise ValueError(f"CLIPFORGE_AUTH={settings.auth} needs SUPABASE_URL (the project's URL)")
+    http = httpx.AsyncClient(timeout=httpx.Timeout(5.0))
+    stack.push_async_callback(http.aclose)
+    tokens = SupabaseTokens(
+        issuer=settings.supabase_issuer,
+        jwks_url=f"{settings.supabase_issuer}/.well-known/jwks.json",
+        http=http,
+        hs256_secret=settings.supabase_jwt_secret.get_secret_value(),
+        cache_seconds=settings.supabase_jwks_cache_seconds,
+        refetch_gap_seconds=settings.supabase_jwks_refetch_gap_seconds,
+    )
+    return Authenticator(sessions, settings.auth, tokens, settings.default_credits)
+
+
 async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
     engine = create_engine(settings.resolved_database_url)
     stack.push_async_callback(engine.dispose)
@@ -121,8 +145,10 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
     await hub.start()
     stack.push_async_callback(hub.stop)
     offline_voice = settings.tts_provider.strip().lower() == "offline"
+    sessions = session_factory(engine)
     return Services(
-        sessions=session_factory(engine),
+        sessions=sessions,
+        auth=authenticator(settings, sessions, stack),
         queue=redis,
         hub=hub,
         storage=await open_storage(settings, stack),
