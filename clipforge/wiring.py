@@ -83,7 +83,9 @@ def fetch_limits(settings: Settings) -> FetchLimits:
 
 async def migrate(settings: Settings) -> None:
     """Apply migrations and make sure the local (auth-disabled) user exists."""
-    engine = create_engine(settings.resolved_database_url)
+    engine = create_engine(
+        settings.resolved_database_url, transaction_pooler=settings.database_transaction_pooler
+    )
     try:
         await upgrade(engine)
         async with session_factory(engine).begin() as session:
@@ -137,7 +139,9 @@ def authenticator(
 
 
 async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
-    engine = create_engine(settings.resolved_database_url)
+    engine = create_engine(
+        settings.resolved_database_url, transaction_pooler=settings.database_transaction_pooler
+    )
     stack.push_async_callback(engine.dispose)
     redis = await queue.connect(require_redis_url(settings))
     stack.push_async_callback(redis.aclose)

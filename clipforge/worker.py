@@ -33,7 +33,7 @@ class WorkerResources:
 
     async def build(self) -> Deps:
         s = self.settings
-        engine = create_engine(s.resolved_database_url)
+        engine = create_engine(s.resolved_database_url, transaction_pooler=s.database_transaction_pooler)
         self.stack.push_async_callback(engine.dispose)
         redis = await queue.connect(require_redis_url(s))
         self.stack.push_async_callback(redis.aclose)
