@@ -173,3 +173,15 @@ async def test_a_storage_outage_during_a_job_is_retried_and_a_read_during_one_is
     body = await service.gql(DONE, {"id": job_id})
     assert body["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
     assert (await service.gql(DONE, {"id": job_id}))["data"]["job"]["videoUrl"].startswith(fake.url)
+
+
+async def test_an_upload_while_storage_is_down_is_service_unavailable_and_keeps_nothing(
+    service: Service, fake: SupabaseFake
+) -> None:
+    fake.fail("POST", "object/video-files/jobs/", 503, times=3)
+    body = await service.gql(
+        CREATE, {"input": {"images": [None]}}, files={"variables.input.images.0": jpeg(COLOURS[0])}
+    )
+    result = body["data"]["createSlideshow"]
+    assert (result["__typename"], result["code"]) == ("ServiceUnavailable", "SERVICE_UNAVAILABLE"), body
+    assert not [key for key in fake.objects if key[0] == "video-files"]
