@@ -124,7 +124,7 @@ export class JobCard {
     if (ACTIVE.has(job.status) && event && event.etaSeconds !== null && event.etaSeconds !== undefined) {
       parts.push(`ETA ${formatEta(event.etaSeconds)}`);
     }
-    if (job.message) parts.push(job.message);
+    if (job.message && !job.error) parts.push(job.message); // a failure's message is shown with its code
     this.text.textContent = parts.join(" · ");
     const known = job.costUsd !== undefined && job.costUsd !== null;
     this.cost.textContent = known ? `cost $${job.costUsd.toFixed(4)} · ${job.creditsCharged ?? 0} credits` : "";
