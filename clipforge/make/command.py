@@ -221,7 +221,7 @@ def main(argv: list[str]) -> int:
     first.add_argument("kind", nargs="?")
     first.add_argument("-h", "--help", action="store_true")
     args, rest = first.parse_known_args(argv)
-    console = Console(stderr=True, force_terminal=True if args.progress == "bar" else None)
+    console = Console(stderr=True, soft_wrap=True, force_terminal=True if args.progress == "bar" else None)
     try:
         schema = asyncio.run(read_schema(args, console))
     except ServerError as err:
