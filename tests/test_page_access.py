@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from clipforge.make.kinds import local_schema
 from clipforge.settings import Settings
 from db.engine import session_factory
+from jobs.bus import publish
+from jobs.events import ProgressEvent
 from resolvers.auth import issue_api_key
 from tests.browser import PageErrors, chromium, screenshot_dir
 from tests.schema_sample import EXPECTED_FILES, EXPECTED_INPUT, SAMPLE
 from tests.service import Service
+from tests.test_page import open_page
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -138,3 +145,25 @@ class TestWithAuth:
             await page.wait_for_selector("#live[data-state=open]")
             assert await page.is_hidden("#auth")
             assert not errors.errors
+
+
+async def test_an_event_for_a_job_the_api_does_not_show_makes_no_card(service: Service, redis: Redis) -> None:
+    """Redis pub/sub is one namespace per server, whatever the db number: a deployment sharing the server
+    (another suite running here too) publishes events for its own "local" user. The row decides."""
+    stray = str(uuid.uuid4())
+    create = 'mutation { createExplainer(input: {sourceText: "Hello there."}) { ... on Job { id } } }'
+    async with chromium() as browser:
+        page = await browser.new_page()
+        errors = PageErrors(page)
+        await open_page(page, service)
+        await page.wait_for_selector("#live[data-state=open]")
+        event = ProgressEvent(
+            job_id=stray, user_id="local", seq=5, status="PROCESSING", stage="render", stage_index=2,
+            stage_count=5, progress=40.0, message="", eta_seconds=3.0, at=datetime.now(UTC),
+        )  # fmt: skip
+        await publish(redis, event)
+        real = (await service.gql(create))["data"]["createExplainer"]["id"]
+        await page.wait_for_selector(f'article.job[data-id="{real}"]')  # created after the stray event
+        await asyncio.sleep(0.5)
+        assert await page.locator(f'article.job[data-id="{stray}"]').count() == 0
+        assert not errors.errors

@@ -69,12 +69,19 @@ async function guarded(work) {
   }
 }
 
+// The job as the API has it now; false when the API does not know it (see onEvent).
 async function readJob(id) {
   if (reading.has(id)) return reading.get(id);
   const read = guarded(async () => {
     const data = await http.request(`query($id: ID!) { job(id: $id) { ${JOB_FIELDS} } }`, { id });
     if (data && data.job) jobs.card(id).setJob(data.job);
-  }).finally(() => reading.delete(id));
+    return Boolean(data && data.job);
+  })
+    .catch((err) => {
+      if (err.code !== "NOT_FOUND" && jobs.has(id)) jobs.card(id).say(`could not read the job: ${err.message}`);
+      return false;
+    })
+    .finally(() => reading.delete(id));
   reading.set(id, read);
   return read;
 }
@@ -95,14 +102,19 @@ async function loadJobs(fromStart) {
   });
 }
 
-function onEvent(event) {
-  const known = jobs.has(event.jobId);
+async function onEvent(event) {
+  if (!jobs.has(event.jobId)) {
+    // A card only for a job the API shows this user: an event is a hint, the row is the truth (and a
+    // Redis server shared with another deployment carries its events too).
+    if (await readJob(event.jobId)) jobs.card(event.jobId).setEvent(event);
+    return;
+  }
   const card = jobs.card(event.jobId);
   const before = card.job ? card.job.status : null;
   card.setEvent(event);
-  // Events carry progress, not the whole job: read it when it is new or its status changed
-  // (a finished job's video, artifacts, error and cost).
-  if (!known || before !== event.status) readJob(event.jobId);
+  // Events carry progress, not the whole job: read it when its status changes (a finished job's video,
+  // artifacts, error and cost).
+  if (before !== event.status) readJob(event.jobId);
 }
 
 async function act(mutation, id) {
