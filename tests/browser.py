@@ -52,3 +52,9 @@ class PageErrors:
     def __init__(self, page: Page) -> None:
         self.errors: list[str] = []
         page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+
+async def open_page(page: Page, base_url: str) -> None:
+    """The page, once it has read the schema, built its forms and subscribed to updates."""
+    await page.goto(base_url + "/")
+    await page.wait_for_selector("body[data-ready=true]", timeout=20_000)

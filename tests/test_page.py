@@ -13,7 +13,7 @@ import pytest
 from playwright.async_api import Page
 
 from clipforge.settings import Settings
-from tests.browser import PageErrors, chromium, screenshot_dir
+from tests.browser import PageErrors, chromium, open_page, screenshot_dir
 from tests.factory import COLOURS, jpeg, wav
 from tests.service import MediaServer, Service
 from tests.workers import worker_processes
@@ -40,11 +40,6 @@ def image_files(count: int) -> list[dict[str, Any]]:
         {"name": f"photo-{i}.jpg", "mimeType": "image/jpeg", "buffer": jpeg(COLOURS[i % len(COLOURS)])}
         for i in range(count)
     ]
-
-
-async def open_page(page: Page, service: Service) -> None:
-    await page.goto(service.url + "/")
-    await page.wait_for_selector("body[data-ready=true]", timeout=20_000)
 
 
 async def create_slideshow(page: Page, images: int, seconds_per_image: float, audio_seconds: float) -> str:
@@ -81,7 +76,7 @@ async def test_the_page_makes_a_slideshow_from_uploads_shows_its_progress_live_a
     async with worker_processes(settings, 1, tmp_path), chromium() as browser:
         page = await browser.new_page(viewport={"width": 1280, "height": 900})
         errors = PageErrors(page)
-        await open_page(page, service)
+        await open_page(page, service.url)
         job_id = await create_slideshow(page, images=3, seconds_per_image=6, audio_seconds=20)
         card = page.locator(f'article.job[data-id="{job_id}"]')
         bar = card.locator(".bar")
@@ -142,7 +137,7 @@ async def test_cancel_and_retry_from_the_page_and_errors_shown_with_their_codes(
         async with worker_processes(settings, 1, tmp_path), chromium() as browser:
             page = await browser.new_page(viewport={"width": 1280, "height": 900})
             errors = PageErrors(page)
-            await open_page(page, service)
+            await open_page(page, service.url)
 
             # refused before anything is queued: the code and message, as the API gives them
             await page.select_option("#kind", "slideshow")

@@ -18,10 +18,9 @@ from db.engine import session_factory
 from jobs.bus import publish
 from jobs.events import ProgressEvent
 from resolvers.auth import issue_api_key
-from tests.browser import PageErrors, chromium, screenshot_dir
+from tests.browser import PageErrors, chromium, open_page, screenshot_dir
 from tests.schema_sample import EXPECTED_FILES, EXPECTED_INPUT, SAMPLE
 from tests.service import Service
-from tests.test_page import open_page
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -124,9 +123,8 @@ class TestWithAuth:
 
             await page.fill("#api-key", "cf_not-a-key")
             await page.click("#auth-form button[type=submit]")
-            await page.wait_for_function(
-                "document.querySelector('#auth-message').textContent.includes('unknown or revoked')"
-            )
+            # a locator, not wait_for_function: the page's CSP (no eval) refuses Playwright's predicates
+            await page.locator("#auth-message", has_text="unknown or revoked").wait_for()
             assert "401 Unauthorized" in await page.inner_text("#auth-message")
             await page.screenshot(path=shots / "page-401.png")
 
@@ -155,7 +153,7 @@ async def test_an_event_for_a_job_the_api_does_not_show_makes_no_card(service: S
     async with chromium() as browser:
         page = await browser.new_page()
         errors = PageErrors(page)
-        await open_page(page, service)
+        await open_page(page, service.url)
         await page.wait_for_selector("#live[data-state=open]")
         event = ProgressEvent(
             job_id=stray, user_id="local", seq=5, status="PROCESSING", stage="render", stage_index=2,
