@@ -28,9 +28,17 @@ CHOSEN_BY = {
     "script": "CLIPFORGE_LLM_PROVIDER",
     "voice": "CLIPFORGE_TTS_PROVIDER",
     "image": "CLIPFORGE_IMAGE_PROVIDER",
+    "image_gen": "CLIPFORGE_IMAGE_GEN_PROVIDER",
+    "image_to_video": "CLIPFORGE_IMAGE_TO_VIDEO_PROVIDER",
 }
 # The method of each capability's Protocol: what the built provider must have.
-METHOD = {"script": "write_script", "voice": "speak", "image": "paint"}
+METHOD = {
+    "script": "write_script",
+    "voice": "speak",
+    "image": "paint",
+    "image_gen": "submit",
+    "image_to_video": "submit",
+}
 # Every cloud provider and the variable holding its key; the test below keeps this list equal to the table.
 KEYS = [
     ("script", "openai", "CLIPFORGE_OPENAI_API_KEY"),
@@ -39,6 +47,8 @@ KEYS = [
     ("voice", "openai", "CLIPFORGE_OPENAI_API_KEY"),
     ("voice", "elevenlabs", "CLIPFORGE_ELEVENLABS_API_KEY"),
     ("image", "openai", "CLIPFORGE_OPENAI_API_KEY"),
+    ("image_gen", "runway", "CLIPFORGE_RUNWAY_API_KEY"),
+    ("image_to_video", "runway", "CLIPFORGE_RUNWAY_API_KEY"),
 ]
 ALL = [(capability, name) for capability, entry in TABLE.items() for name in entry.factories]
 
@@ -72,6 +82,7 @@ def with_keys(http: httpx.AsyncClient, **overrides: Any) -> ProviderConfig:
         anthropic_api_key="sk-ant-test",
         gemini_api_key="AIza-test",
         elevenlabs_api_key="xi-test",
+        runway_api_key="key_test",
         **overrides,
     )
 
