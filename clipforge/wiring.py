@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 from contextlib import AsyncExitStack
 
+import httpx
+
 from clipforge.settings import Settings
 from db import repo
 from db.engine import create_engine, session_factory
@@ -75,6 +77,17 @@ def pricing(settings: Settings) -> Pricing:
     )
 
 
+def provider_choices(settings: Settings) -> dict[str, str]:
+    """The provider the workers use for each capability (media.providers.registry.TABLE)."""
+    return {
+        "script": settings.llm_provider,
+        "voice": settings.tts_provider,
+        "image": settings.image_provider,
+        "image_gen": settings.image_gen_provider,
+        "image_to_video": settings.image_to_video_provider,
+    }
+
+
 def input_limits(settings: Settings) -> InputLimits:
     offline_voice = settings.tts_provider.strip().lower() == "offline"
     return InputLimits(
@@ -99,6 +112,9 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
     await hub.start()
     stack.push_async_callback(hub.stop)
     offline_voice = settings.tts_provider.strip().lower() == "offline"
+    # Inputs checked by downloading them before a job exists (a scene's product reference).
+    http = httpx.AsyncClient(timeout=httpx.Timeout(settings.download_timeout_seconds, connect=5.0))
+    stack.push_async_callback(http.aclose)
     return Services(
         sessions=session_factory(engine),
         queue=redis,
@@ -106,4 +122,8 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
         storage=storage_for(settings),
         limits=input_limits(settings),
         list_voices=list_voices if offline_voice else None,
+        pricing=pricing(settings),
+        providers=provider_choices(settings),
+        http=http,
+        fetch_limits=fetch_limits(settings),
     )

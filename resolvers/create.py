@@ -23,6 +23,7 @@ from jobs.params import SIZE_PRESETS
 from media.errors import MediaError
 from media.inputs.fetch import check_url
 from resolvers.context import Context
+from resolvers.credits import check_credits
 from resolvers.idempotency import check_key
 from resolvers.submit import submit
 from resolvers.uploads import Upload, is_upload, safe_name, store_upload
@@ -37,6 +38,7 @@ async def create_job(ctx: Context, kind_name: str, fields: Mapping[str, Any]) ->
     try:
         values = await _collect(ctx, job_id, fields, stored)
         params = kind.intake(values, ctx.services.limits)
+        await check_credits(ctx, kind, params, key)
     except BaseException:
         if stored:
             await ctx.services.storage.delete_prefix(f"jobs/{job_id}/")  # nothing half-stored survives
