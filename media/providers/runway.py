@@ -150,7 +150,9 @@ class Runway:
         PROVIDER_TIMEOUT when it is still not done after `max_wait_seconds`."""
         deadline = time.monotonic() + self.max_wait_seconds
         # Bounded in count as well as time, so a sleep that returns at once (tests) cannot spin for ever.
-        for _ in range(int(self.max_wait_seconds / max(self.poll_seconds, 1e-3)) + 2):
+        for poll in range(int(self.max_wait_seconds / max(self.poll_seconds, 1e-3)) + 1):
+            if poll:
+                await self._sleep(self.poll_seconds)
             task = await self.task(task_id)
             if task.status == "SUCCEEDED":
                 if not task.output:
@@ -167,7 +169,6 @@ class Runway:
                 await progress(0.0, _WAITING.get(task.status, f"{task.status.lower()} at provider"))
             if time.monotonic() >= deadline:
                 break
-            await self._sleep(self.poll_seconds)
         raise ProviderError(
             "PROVIDER_TIMEOUT", f"{PROVIDER} task {task_id} was not done after {self.max_wait_seconds:g} s"
         )
