@@ -226,9 +226,11 @@ async def make_video(call: StageCall[SceneVideoParams]) -> VideoOutput:
         image=still, prompt=params.visual_prompt, duration=params.duration, ratio=plan.video_ratio
     )
     motion = call.providers.image_to_video
+    reached = [0.0]  # of the stage, by the provider's own progress: the render goes on from there
 
     async def progress(share: float, message: str) -> None:
-        await call.report(VIDEO_MADE * VENDOR_SHARE * share, message)
+        reached[0] = max(reached[0], VIDEO_MADE * VENDOR_SHARE * share)
+        await call.report(reached[0], message)
 
     async with call.paid("generate_scene", provider=motion.name):
         clip = await run_task(
@@ -238,7 +240,7 @@ async def make_video(call: StageCall[SceneVideoParams]) -> VideoOutput:
             lambda task: motion.receive(task, request, folder / "clip", progress),
         )
         # Inside the paid block: the action is a finished video, so a render that fails is not charged.
-        made = await _render(call, clip, image.key, plan, folder)
+        made = await _render(call, clip, image.key, plan, folder, reached[0])
     await call.report(VIDEO_MADE, "video generated")
     key = media_key(VIDEOS, call, "video", ".mp4")
     size = await call.tools.storage.put_file(key, made.path, "video/mp4")
@@ -253,7 +255,12 @@ class _Made(BaseModel):
 
 
 async def _render(
-    call: StageCall[SceneVideoParams], clip: Motion, image_key: str, plan: PlanOutput, folder: Path
+    call: StageCall[SceneVideoParams],
+    clip: Motion,
+    image_key: str,
+    plan: PlanOutput,
+    folder: Path,
+    start: float,
 ) -> _Made:
     """The provider's clip drawn by our renderer at the planned size and length; the timeline is kept as the
     job's manifest, its source named by storage key (the vendor's original file is kept for it)."""
@@ -280,7 +287,6 @@ async def _render(
     manifest_key = f"jobs/{call.job_id}/manifest.json"
     size = await storage.put_bytes(manifest_key, json.dumps(manifest, indent=2).encode(), "application/json")
     await call.add_artifact("manifest", manifest_key, "application/json", size)
-    start = VIDEO_MADE * VENDOR_SHARE if isinstance(clip, VideoClip) else 0.0
 
     async def on_progress(frames: int, total: int) -> None:
         await call.report(start + (VIDEO_MADE - start) * frames / max(total, 1), f"frame {frames}/{total}")

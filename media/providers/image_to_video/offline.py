@@ -45,7 +45,7 @@ class OfflineMotion:
         return TASK
 
     async def receive(self, task: str, request: VideoRequest, dest: Path, progress: Progress) -> Motion:
-        await progress(1.0, "camera move planned")
+        await progress(0.0, "camera move planned")  # the work is the render, which the job reports
         return ImageClip(
             source=request.image, duration=request.duration, fit="cover", ken_burns=camera(request.prompt)
         )
