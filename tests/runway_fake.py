@@ -6,7 +6,7 @@ server on 127.0.0.1 for workers that build their own clients (CLIPFORGE_RUNWAY_B
 
 Each new task follows a script of statuses, one per poll (the last one stays): by default
 RUNNING → SUCCEEDED; a test queues others, e.g. PENDING → THROTTLED → RUNNING → SUCCEEDED, or a FAILED with
-its failureCode. While `held` is set every task stays RUNNING (a worker can be killed while it polls).
+its failureCode. Tasks of an endpoint in `held` stay RUNNING (a worker can be killed while it polls).
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ class FakeRunway:
     tasks: dict[str, Task] = field(default_factory=dict)
     posts: Counter[str] = field(default_factory=Counter)  # POSTs accepted, per endpoint
     requests: list[httpx.Request] = field(default_factory=list)
-    held: threading.Event = field(default_factory=threading.Event)
+    held: set[str] = field(default_factory=set)  # endpoints whose tasks stay RUNNING for now
     lock: threading.Lock = field(default_factory=threading.Lock)
     _media: dict[str, bytes] = field(default_factory=dict)
 
@@ -111,7 +111,7 @@ class FakeRunway:
         if task is None:
             return httpx.Response(404, json={"error": "Task not found"})
         task.polls += 1
-        if self.held.is_set():
+        if task.endpoint in self.held:
             return httpx.Response(200, json={"id": task.id, "status": "RUNNING", "progress": 0.4})
         state = dict(task.script[min(task.polls, len(task.script)) - 1])
         answer: dict[str, Any] = {"id": task.id, "createdAt": "2026-12-01T10:00:00.000Z", **state}
