@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from jobs.kinds.scene_video import check_duration, check_prompt
+from jobs.kinds.scene_input import check_duration, check_prompt
 from media.errors import MediaError
 from media.inputs.fetch import fetch_to_file
 from resolvers.context import Context

@@ -14,7 +14,7 @@ from db import scenes
 from db.ids import new_id
 from db.repo import aware
 from db.tables import Scenario, Scene
-from jobs.kinds.scene_video import check_duration, check_prompt, check_resolution
+from jobs.kinds.scene_input import check_duration, check_prompt, check_resolution
 from media.errors import MediaError
 from media.inputs.fetch import check_url, resolve_checked
 from media.storage.base import Storage

@@ -22,21 +22,13 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from jobs.errors import UserError
-from jobs.inputs import InputRef, StoredInput, Wanted, fetch_inputs
-from jobs.kind import InputLimits, Kind, PaidAction, Values
-from jobs.params import JobParams
+from jobs.inputs import StoredInput, Wanted, fetch_inputs
+from jobs.kind import Kind
+from jobs.kinds.scene_input import SceneVideoParams, intake, paid
 from jobs.remote import run_task
 from jobs.stage import JobResult, StageCall, StageSpec
 from media.inputs.fetch import MediaKind
-from media.kinds.scene import (
-    MAX_PROMPT_CHARS,
-    MAX_SECONDS,
-    MIN_SECONDS,
-    parse_ratio,
-    plan_scene,
-    scene_timeline,
-)
+from media.kinds.scene import plan_scene, scene_timeline
 from media.providers.image_gen.base import ImageRequest
 from media.providers.image_to_video.base import Motion, VideoRequest
 from media.render.child import render_in_child
@@ -51,63 +43,6 @@ _KEYS = uuid.UUID("8d3a4b8e-5f0e-4c61-9a57-0c1f3e2b7d90")  # namespace of the me
 IMAGE_MADE = 0.8
 VIDEO_MADE, VIDEO_STORED = 30 / 55, 35 / 55
 VENDOR_SHARE = 0.9  # of making the video, waiting for the vendor (the rest: our render of its clip)
-
-
-class SceneVideoParams(JobParams):
-    scene_id: str | None = None  # the stored scene whose media this job makes (None: an inline scene)
-    image_prompt: str
-    visual_prompt: str  # how things move
-    duration: int = 5
-    resolution: str | None = None  # the video ratio asked for, "1280:720"; unknown or None: 720:1280
-    product_reference: InputRef | None = None
-    fps: int = 30
-    preset: str = "veryfast"
-    crf: int = 23
-
-
-def check_prompt(value: str, field: str) -> str:
-    prompt = value.strip()
-    if not prompt:
-        raise UserError("EMPTY_PROMPT", f"{field} is empty", field)
-    if len(prompt) > MAX_PROMPT_CHARS:
-        message = f"{field} has {len(prompt)} characters; the limit is {MAX_PROMPT_CHARS}"
-        raise UserError("PROMPT_TOO_LONG", message, field)
-    return prompt
-
-
-def check_duration(value: int, field: str = "duration") -> int:
-    if not MIN_SECONDS <= value <= MAX_SECONDS:
-        message = f"{field} must be {MIN_SECONDS} to {MAX_SECONDS} whole seconds (what the video model makes)"
-        raise UserError("INVALID_DURATION", message, field)
-    return value
-
-
-def check_resolution(value: str | None, field: str = "resolution") -> str | None:
-    """A ratio like 1280:720, or None. One outside the table is kept: the job falls back to 720:1280 and
-    says so in a warning."""
-    if value is None or not value.strip():
-        return None
-    try:
-        parse_ratio(value)
-    except ValueError as exc:
-        raise UserError("INVALID_RESOLUTION", f"{field}: {exc}", field) from exc
-    return value.strip()
-
-
-def intake(values: Values, limits: InputLimits) -> SceneVideoParams:
-    params = SceneVideoParams.model_validate(values)
-    return params.model_copy(
-        update={
-            "image_prompt": check_prompt(params.image_prompt, "imagePrompt"),
-            "visual_prompt": check_prompt(params.visual_prompt, "visualPrompt"),
-            "duration": check_duration(params.duration),
-            "resolution": check_resolution(params.resolution),
-        }
-    )
-
-
-def paid(params: SceneVideoParams) -> tuple[PaidAction, ...]:
-    return (PaidAction("generate_image", "image_gen"), PaidAction("generate_scene", "image_to_video"))
 
 
 def media_key(folder: str, call: StageCall[SceneVideoParams], what: str, suffix: str) -> str:

@@ -14,6 +14,10 @@ import httpx
 import pytest
 
 from media.providers.http import ProviderError
+from media.providers.image_gen.offline import OfflineImages
+from media.providers.image_gen.runway import RunwayImages
+from media.providers.image_to_video.offline import OfflineMotion
+from media.providers.image_to_video.runway import RunwayMotion
 from media.providers.registry import TABLE, ProviderConfig, Providers, build_providers, make
 from media.providers.script.offline import OfflineWriter
 from media.providers.visual.base import Theme
@@ -145,6 +149,8 @@ def offline_checks(providers: Providers) -> None:
     assert isinstance(providers.placeholder, PlaceholderPainter)
     assert isinstance(providers.painter, ScenePainter)
     assert isinstance(providers.painter.painters["image"], StandInPainter)
+    assert isinstance(providers.image_gen, OfflineImages)
+    assert isinstance(providers.image_to_video, OfflineMotion)
 
 
 def test_build_providers_gives_offline_for_every_capability_left_out() -> None:
@@ -218,3 +224,13 @@ async def test_a_model_override_reaches_the_other_vendors_too(
     assert json.loads(anthropic.content)["model"] == "anthropic-model"
     assert gemini.url.path == "/v1beta/models/gemini-model:generateContent"
     assert json.loads(elevenlabs.content)["model_id"] == "eleven-model"
+
+
+async def test_both_runway_providers_use_the_configured_runway(http: httpx.AsyncClient) -> None:
+    config = replace(with_keys(http), runway_base_url="http://runway.test", runway_poll_seconds=1)
+    providers = build_providers({"image_gen": "runway", "image_to_video": "Runway"}, config)
+    assert isinstance(providers.image_gen, RunwayImages) and isinstance(
+        providers.image_to_video, RunwayMotion
+    )
+    for runway in (providers.image_gen.runway, providers.image_to_video.runway):
+        assert (runway.base_url, runway.poll_seconds) == ("http://runway.test", 1)
