@@ -5,7 +5,8 @@ the queue. What is the same for every kind is done here, once:
 - each `<name>Url` / `<name>Urls` field is checked (http(s), a host, no private address) and becomes an
   InputRef; a `<name>Url` and a `<name>` upload are merged into `<name>` (both given: CONFLICTING_INPUTS),
   `<name>Urls` and `<name>` uploads into one list, URLs first;
-- `size` becomes `width` and `height` (UNKNOWN_SIZE otherwise), with the render settings.
+- `size` becomes `width` and `height` (UNKNOWN_SIZE otherwise), with the render settings;
+- a kind with paid actions is refused with INSUFFICIENT_CREDITS when the balance cannot cover them.
 
 A refused request leaves none of its uploads behind.
 """
