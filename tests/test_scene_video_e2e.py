@@ -51,6 +51,15 @@ async def grant(engine: AsyncEngine, credits: int) -> None:
         await ledger.grant(s, user_id="local", credits=credits, note="test")
 
 
+async def ledger_sums_to_the_balance(engine: AsyncEngine) -> int:
+    async with session_factory(engine)() as s:
+        balance = await ledger.balance(s, "local")
+        entries = await ledger.entries(s, user_id="local", limit=1000)
+    changes = {"GRANTED": 1, "RELEASED": 0, "HELD": -1, "CHARGED": -1}
+    assert sum(changes[e.status] * e.credits for e in entries) == balance
+    return balance
+
+
 def with_query(url: str, **changes: str) -> str:
     parts = urlsplit(url)
     query = {k: v[0] for k, v in parse_qs(parts.query).items()} | changes
@@ -186,6 +195,7 @@ async def test_an_inline_scene_with_a_product_reference_and_no_resolution(
         stream = container.streams.video[0]
         assert (stream.codec_context.width, stream.codec_context.height) == (360, 640)  # a preview: half
     save_frames(video, {0: "inline_first.png", 19: "inline_last.png"})
+    assert await ledger_sums_to_the_balance(engine) == 0
 
 
 async def test_a_job_that_runs_short_mid_way_fails_with_insufficient_credits_and_keeps_what_it_did(
@@ -214,3 +224,4 @@ async def test_a_job_that_runs_short_mid_way_fails_with_insufficient_credits_and
         entries = await ledger.entries(s, user_id="local", limit=10)
     ours = sorted((e.action, e.status) for e in entries if e.job_id == job_id)
     assert ours == [("generate_image", "CHARGED")]  # nothing held or charged for the step not taken
+    assert await ledger_sums_to_the_balance(engine) == 2
