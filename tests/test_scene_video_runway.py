@@ -38,6 +38,7 @@ from tests.test_scenes import SCENARIO, SCENE, VIDEO
 from tests.test_slideshow_e2e import watch
 from tests.workers import worker_processes
 
+ARTIFACTS = Path(__file__).resolve().parent / "_artifacts" / "scene_video"
 pytestmark = pytest.mark.slow  # real renders and worker processes: `make test`, not `make test-fast`
 
 JOB = """query($id: ID!) { job(id: $id) { status creditsCharged costUsd videoUrl error { code message }
@@ -130,6 +131,10 @@ async def test_a_scene_made_by_runway_costs_its_list_price_and_charges_its_credi
         stream = container.streams.video[0]
         assert (stream.codec_context.width, stream.codec_context.height) == (1280, 768)
         assert abs(float(container.duration or 0) / 1e6 - 3.0) < 0.15
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        for index, frame in enumerate(container.decode(video=0)):
+            if index in (0, 29):  # the vendor's bar sweeping left to right, fitted (cover) to 1280x768
+                frame.to_image().save(ARTIFACTS / f"runway_fitted_{index:02d}.png")
     assert await books(engine) == (14, 14, [("generate_image", "CHARGED"), ("generate_scene", "CHARGED")])
 
 

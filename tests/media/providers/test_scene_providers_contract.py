@@ -90,6 +90,7 @@ async def test_every_image_generator_leaves_a_picture_of_the_ratio_size_that_is_
     shutil.copyfile(path, ARTIFACTS / f"image_{name}_{ratio.replace(':', 'x')}_{int(with_reference)}.png")
 
 
+@pytest.mark.slow  # real renders
 @pytest.mark.parametrize(("ratio", "size"), [("720:1280", (720, 1280)), ("1280:768", (1280, 768))])
 @pytest.mark.parametrize("name", list(MOTIONS))
 async def test_every_motion_renders_to_exactly_the_scene_size_and_length_and_moves(
