@@ -84,6 +84,15 @@ class Settings(BaseSettings):
     default_credits: int = Field(100, ge=0)
     credit_prices: dict[str, int] = Field(default_factory=dict)
     prices_usd: dict[str, float] = Field(default_factory=dict)
+    # AI scene video (issue 11): who makes a scene's image and the video made from it (offline needs no key;
+    # runway needs CLIPFORGE_RUNWAY_API_KEY), where Runway's API is, how often its tasks are polled (Runway:
+    # not faster than every 5 s) and how long one may take before the job gives up on it.
+    image_gen_provider: str = "offline"  # offline | runway
+    image_to_video_provider: str = "offline"  # offline | runway
+    runway_api_key: SecretStr = SecretStr("")
+    runway_base_url: str = "https://api.dev.runwayml.com"
+    runway_poll_seconds: float = Field(5.0, gt=0)
+    runway_max_wait_seconds: float = Field(900.0, gt=0)
 
     # --- Supabase (issue 14): Storage buckets, Auth users, its Postgres pooler ---
     storage: Literal["local", "supabase"] = "local"

@@ -111,6 +111,17 @@ def pricing(settings: Settings) -> Pricing:
     )
 
 
+def provider_choices(settings: Settings) -> dict[str, str]:
+    """The provider the workers use for each capability (media.providers.registry.TABLE)."""
+    return {
+        "llm": settings.llm_provider,
+        "voice": settings.tts_provider,
+        "image": settings.image_provider,
+        "image_gen": settings.image_gen_provider,
+        "image_to_video": settings.image_to_video_provider,
+    }
+
+
 def input_limits(settings: Settings) -> InputLimits:
     offline_voice = settings.tts_provider.strip().lower() == "offline"
     return InputLimits(
@@ -159,6 +170,9 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
     stack.push_async_callback(hub.stop)
     offline_voice = settings.tts_provider.strip().lower() == "offline"
     sessions = session_factory(engine)
+    # Inputs checked by downloading them before a job exists (a scene's product reference).
+    http = httpx.AsyncClient(timeout=httpx.Timeout(settings.download_timeout_seconds, connect=5.0))
+    stack.push_async_callback(http.aclose)
     return Services(
         sessions=sessions,
         auth=authenticator(settings, sessions, stack),
@@ -167,4 +181,8 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
         storage=await open_storage(settings, stack),
         limits=input_limits(settings),
         list_voices=list_voices if offline_voice else None,
+        pricing=pricing(settings),
+        providers=provider_choices(settings),
+        http=http,
+        fetch_limits=fetch_limits(settings),
     )

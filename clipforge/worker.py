@@ -13,7 +13,14 @@ from contextlib import AsyncExitStack
 import httpx
 
 from clipforge.settings import Settings
-from clipforge.wiring import fetch_limits, open_storage, pricing, require_redis_url, timeline_limits
+from clipforge.wiring import (
+    fetch_limits,
+    open_storage,
+    pricing,
+    provider_choices,
+    require_redis_url,
+    timeline_limits,
+)
 from db.engine import create_engine, session_factory
 from jobs import queue
 from jobs.deps import Deps
@@ -40,7 +47,7 @@ class WorkerResources:
         http = httpx.AsyncClient(timeout=httpx.Timeout(s.download_timeout_seconds, connect=5.0))
         self.stack.push_async_callback(http.aclose)
         providers = build_providers(
-            {"llm": s.llm_provider, "voice": s.tts_provider, "image": s.image_provider},
+            provider_choices(s),
             ProviderConfig(
                 http=http,
                 openai_api_key=s.openai_api_key.get_secret_value() or None,
@@ -48,6 +55,11 @@ class WorkerResources:
                 gemini_api_key=s.gemini_api_key.get_secret_value() or None,
                 elevenlabs_api_key=s.elevenlabs_api_key.get_secret_value() or None,
                 openai_base_url=s.openai_base_url,
+                runway_api_key=s.runway_api_key.get_secret_value() or None,
+                runway_base_url=s.runway_base_url,
+                runway_poll_seconds=s.runway_poll_seconds,
+                runway_max_wait_seconds=s.runway_max_wait_seconds,
+                fetch_limits=fetch_limits(s),
             ),
         )
         tools = Tools(

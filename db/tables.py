@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -167,6 +167,7 @@ class Cost(SQLModel, table=True):
     """What one provider call cost us, priced from its usage when it was made."""
 
     __tablename__ = "costs"
+    __table_args__ = (Index("uq_costs_job_call_key", "job_id", "call_key", unique=True),)
 
     id: int | None = Field(default=None, primary_key=True)
     job_id: str = Field(foreign_key="jobs.id", index=True, max_length=64)
@@ -176,4 +177,52 @@ class Cost(SQLModel, table=True):
     quantity: float
     # Millionths of a dollar, whole: sums stay exact however many calls a job makes.
     usd_micros: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # A call the vendor charges once however often we ask about it (a task, by its id): one row per key and
+    # job, so a rerun that finds the same finished task does not count it twice. None: every call counts.
+    call_key: str | None = Field(default=None, max_length=128)
     created_at: datetime = _ts()
+
+
+class Scenario(SQLModel, table=True):
+    """A group of scenes sharing a video ratio (the AI scene video)."""
+
+    __tablename__ = "scenarios"
+    __table_args__ = (Index("ix_scenarios_user_id", "user_id", "id"),)
+
+    id: str = Field(primary_key=True, max_length=64)
+    user_id: str = Field(foreign_key="users.id", max_length=64)
+    name: str = Field(max_length=200)
+    resolution: str | None = Field(default=None, max_length=32)  # a video ratio, "1280:720"
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class SceneStatus(StrEnum):
+    DRAFT = "DRAFT"  # no video asked for yet; afterwards the status of the job making its media
+
+
+class Scene(SQLModel, table=True):
+    """A scene of a scenario: what its image shows, how it moves, and the media its latest job made.
+
+    The media are kept as storage keys, not URLs: the image's URL is public and the video's is signed afresh
+    on every read, so neither may be frozen into a row."""
+
+    __tablename__ = "scenes"
+    __table_args__ = (
+        Index("ix_scenes_user_id", "user_id", "id"),
+        Index("ix_scenes_scenario_id", "scenario_id", "id"),
+    )
+
+    id: str = Field(primary_key=True, max_length=64)
+    user_id: str = Field(foreign_key="users.id", max_length=64)
+    scenario_id: str = Field(foreign_key="scenarios.id", max_length=64)
+    image_prompt: str = Field(sa_column=Column(Text, nullable=False))
+    visual_prompt: str = Field(sa_column=Column(Text, nullable=False))  # the motion prompt
+    product_reference_image_url: str | None = Field(default=None, max_length=2048)
+    duration: int = 5  # seconds of video
+    image_key: str | None = Field(default=None, max_length=512)
+    video_key: str | None = Field(default=None, max_length=512)
+    status: str = Field(default=SceneStatus.DRAFT, max_length=16)
+    job_id: str | None = Field(default=None, foreign_key="jobs.id", max_length=64)  # its latest job
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()

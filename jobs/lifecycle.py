@@ -17,7 +17,7 @@ from typing import Any
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db import ledger, repo
+from db import ledger, repo, scenes
 from db.tables import Job, JobStatus, Stage, StageStatus, utcnow
 from jobs.bus import publish
 from jobs.events import event_from_job
@@ -46,6 +46,9 @@ class Lifecycle:
                 # An ended job's paid actions that did not complete are not charged: their credits go back
                 # in the same transaction that ends it.
                 await ledger.release(session, job.id)
+            if job is not None:
+                # A record the job makes (a scene) follows its status in the same transaction.
+                await scenes.follow_job(session, job)
         if job is not None:
             await publish(self.redis, event_from_job(job))
         return job

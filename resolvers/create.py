@@ -5,7 +5,8 @@ the queue. What is the same for every kind is done here, once:
 - each `<name>Url` / `<name>Urls` field is checked (http(s), a host, no private address) and becomes an
   InputRef; a `<name>Url` and a `<name>` upload are merged into `<name>` (both given: CONFLICTING_INPUTS),
   `<name>Urls` and `<name>` uploads into one list, URLs first;
-- `size` becomes `width` and `height` (UNKNOWN_SIZE otherwise), with the render settings.
+- `size` becomes `width` and `height` (UNKNOWN_SIZE otherwise), with the render settings;
+- a kind with paid actions is refused with INSUFFICIENT_CREDITS when the balance cannot cover them.
 
 A refused request leaves none of its uploads behind.
 """
@@ -23,6 +24,7 @@ from jobs.params import SIZE_PRESETS
 from media.errors import MediaError
 from media.inputs.fetch import check_url
 from resolvers.context import Context
+from resolvers.credits import check_credits
 from resolvers.idempotency import check_key
 from resolvers.submit import submit
 from resolvers.uploads import Upload, is_upload, safe_name, store_upload
@@ -37,6 +39,7 @@ async def create_job(ctx: Context, kind_name: str, fields: Mapping[str, Any]) ->
     try:
         values = await _collect(ctx, job_id, fields, stored)
         params = kind.intake(values, ctx.services.limits)
+        await check_credits(ctx, kind, params, key)
     except BaseException:
         if stored:
             await ctx.services.storage.delete_prefix(f"jobs/{job_id}/")  # nothing half-stored survives

@@ -12,6 +12,7 @@ from resolvers.errors import UserError
 from schema.errors import InvalidInput, NotFound, ServiceUnavailable, create_problem, problem
 from schema.info import Info
 from schema.inputs import ExplainerInput, SlideshowInput, TimelineInput
+from schema.scenes import SceneMutations
 from schema.types import Job
 
 CreateJobResult = Annotated[Job | InvalidInput | ServiceUnavailable, strawberry.union("CreateJobResult")]
@@ -28,7 +29,7 @@ async def create(info: Info, kind: str, input: Any) -> CreateJobResult:
 
 
 @strawberry.type
-class Mutation:
+class Mutation(SceneMutations):
     @strawberry.mutation(description="Images + audio → a Ken Burns slideshow with crossfades.")
     async def create_slideshow(self, info: Info, input: SlideshowInput) -> CreateJobResult:
         return await create(info, "SLIDESHOW", input)

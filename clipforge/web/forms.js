@@ -170,7 +170,7 @@ export class InputForm {
     let input;
     let read;
     if (base.kind === "INPUT_OBJECT" && !isList && depth < 3) {
-      const set = el("fieldset", { class: "nested" }, el("legend", { text: humanize(field.name) }));
+      const set = el("fieldset", { class: "nested", "data-field": path }, el("legend", { text: humanize(field.name) }));
       if (help) set.append(help);
       const inner = this.build(set, base.name, path, depth + 1);
       container.append(set);

@@ -60,7 +60,8 @@ async def send(
                 raise ProviderError(
                     code, f"{provider} answered {status} {tries} times: {_detail(response)}", status=status
                 )
-            await sleep(_retry_after(response) or _backoff(attempt, base_delay))
+            wait = _retry_after(response)  # "Retry-After: 0" means now, not "back off as you like"
+            await sleep(wait if wait is not None else _backoff(attempt, base_delay))
             continue
         code = "PROVIDER_AUTH_FAILED" if status in (401, 403) else "PROVIDER_REJECTED"
         raise ProviderError(code, f"{provider} answered {status}: {_detail(response)}", status=status)
