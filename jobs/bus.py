@@ -21,6 +21,7 @@ from jobs.events import ProgressEvent
 
 log = logging.getLogger(__name__)
 
+
 def channel_prefix(redis: Redis) -> str:
     """Pub/sub channels are shared by every database of a Redis server, so they are named after the database
     the deployment uses: two deployments on one server (two databases) never hear each other's jobs."""
