@@ -13,6 +13,7 @@ from db.migrate import upgrade
 from jobs import queue
 from jobs.bus import ProgressHub
 from jobs.kind import InputLimits
+from jobs.metrics import Metrics
 from media.inputs.fetch import FetchLimits
 from media.providers.voice.catalog import check_voice, list_voices
 from media.storage.local import LocalStorage
@@ -81,7 +82,9 @@ def input_limits(settings: Settings) -> InputLimits:
     )
 
 
-async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
+async def open_services(
+    settings: Settings, stack: AsyncExitStack, metrics: Metrics | None = None
+) -> Services:
     engine = create_engine(settings.resolved_database_url)
     stack.push_async_callback(engine.dispose)
     redis = await queue.connect(require_redis_url(settings))
@@ -97,4 +100,7 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
         storage=storage_for(settings),
         limits=input_limits(settings),
         list_voices=list_voices if offline_voice else None,
+        metrics=metrics or Metrics(),
+        allow_private_urls=settings.allow_private_urls,
+        max_webhooks_per_user=settings.max_webhooks_per_user,
     )

@@ -15,12 +15,14 @@ from typing import Any
 
 from arq import Retry
 from pydantic import BaseModel
+from structlog.contextvars import bound_contextvars
 
 from db.tables import Stage, StageStatus
 from jobs.deps import Deps
 from jobs.errors import JobError
 from jobs.lifecycle import Lease, LeaseLost
 from jobs.stage import P, Pipeline, StageCall, StageSpec
+from jobs.tail import RenderOutput
 from media.errors import MediaError
 
 log = logging.getLogger(__name__)
@@ -28,9 +30,10 @@ log = logging.getLogger(__name__)
 
 class Run:
     def __init__(
-        self, deps: Deps, pipeline: Pipeline[Any], lease: Lease, user_id: str, work_dir: Path
+        self, deps: Deps, pipeline: Pipeline[Any], lease: Lease, user_id: str, work_dir: Path, kind: str = ""
     ) -> None:
         self.deps = deps
+        self.kind = kind
         self.pipeline = pipeline
         self.lease = lease
         self.job_id = lease.job_id
@@ -53,6 +56,20 @@ class Run:
         return round((time.monotonic() - self.started) * (100.0 - progress) / gained, 1)
 
     async def run_stage(
+        self, index: int, spec: StageSpec[P], row: Stage | None, outputs: dict[str, BaseModel], params: P
+    ) -> BaseModel:
+        # Every line logged while the stage runs (its task copies this context) names it.
+        with bound_contextvars(stage=spec.name):
+            started = time.monotonic()
+            output = await self._run_stage(index, spec, row, outputs, params)
+        elapsed = time.monotonic() - started
+        metrics = self.deps.metrics
+        metrics.stage_seconds.labels(kind=self.kind, stage=spec.name).observe(elapsed)
+        if isinstance(output, RenderOutput):
+            metrics.rendered(self.kind, output.frames, elapsed)
+        return output
+
+    async def _run_stage(
         self, index: int, spec: StageSpec[P], row: Stage | None, outputs: dict[str, BaseModel], params: P
     ) -> BaseModel:
         self.stage = spec.name
@@ -123,7 +140,7 @@ async def run_pipeline(
     # a stall) may still be cleaning up on this machine while the next run works, and must not delete
     # the files of that run.
     work_dir = deps.tools.work_root / f"{job_id}.{secrets.token_hex(4)}"
-    run = Run(deps, pipeline, lease, job.user_id, work_dir)
+    run = Run(deps, pipeline, lease, job.user_id, work_dir, job.kind)
     run.start_progress = job.progress
     try:
         params = pipeline.params.model_validate(job.input)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from jobs.bus import ProgressHub
 from jobs.kind import InputLimits
 from jobs.lifecycle import Lifecycle
+from jobs.metrics import Metrics
 from media.providers.voice.espeak_lib import VoiceInfo
 from media.storage.base import Storage
 
@@ -27,10 +28,13 @@ class Services:
     limits: InputLimits = InputLimits()
     resync_seconds: float = 15.0  # a quiet subscription re-reads the row this often
     list_voices: Callable[[], Sequence[VoiceInfo]] | None = None  # for the voices query; None: not listable
+    metrics: Metrics = field(default_factory=Metrics)
+    allow_private_urls: bool = False  # webhook targets too (development only)
+    max_webhooks_per_user: int = 20
 
     @property
     def lifecycle(self) -> Lifecycle:
-        return Lifecycle(self.sessions, self.queue)
+        return Lifecycle(self.sessions, self.queue, self.metrics)
 
 
 @dataclass
