@@ -60,9 +60,11 @@ class Run:
     ) -> BaseModel:
         # Every line logged while the stage runs (its task copies this context) names it.
         with bound_contextvars(stage=spec.name):
+            log.info("stage %s started", spec.name)
             started = time.monotonic()
             output = await self._run_stage(index, spec, row, outputs, params)
-        elapsed = time.monotonic() - started
+            elapsed = time.monotonic() - started
+            log.info("stage %s done in %.2f s", spec.name, elapsed)
         metrics = self.deps.metrics
         metrics.stage_seconds.labels(kind=self.kind, stage=spec.name).observe(elapsed)
         if isinstance(output, RenderOutput):
@@ -156,6 +158,7 @@ async def run_pipeline(
         await lease.complete(
             video_key=result.video_key, thumbnail_key=result.thumbnail_key, manifest_key=result.manifest_key
         )
+        log.info("job %s completed in %.1f s", job_id, time.monotonic() - run.started)
     except LeaseLost:
         log.info("job %s was cancelled or taken over while running", job_id)
     except (JobError, MediaError) as exc:
@@ -173,6 +176,6 @@ async def run_pipeline(
 
 
 async def fail(run: Run, code: str, message: str) -> None:
-    with contextlib.suppress(LeaseLost):
+    with contextlib.suppress(LeaseLost), bound_contextvars(**({"stage": run.stage} if run.stage else {})):
         await run.lease.fail(run.stage, code, message)
         log.info("job %s failed in stage %s: %s %s", run.job_id, run.stage, code, message)
