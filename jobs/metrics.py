@@ -112,9 +112,10 @@ class MeteredTransport(httpx.AsyncBaseTransport):
         self.metrics = metrics
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        vendor = request.extensions.get(PROVIDER_EXTENSION)
-        if not isinstance(vendor, str):
+        tag = request.extensions.get(PROVIDER_EXTENSION)
+        if not isinstance(tag, str):
             return await self.inner.handle_async_request(request)
+        vendor = tag.lower()  # label values the Prometheus way: "openai", "elevenlabs"
         m = self.metrics
         started = time.perf_counter()
         try:
