@@ -18,6 +18,7 @@ from clipforge.settings import Settings
 from clipforge.supervise import WorkerSupervisor
 from clipforge.wiring import migrate
 from db.engine import create_engine, session_factory
+from jobs.heartbeat import forget_dead
 from jobs.lifecycle import Lifecycle
 
 log = logging.getLogger("clipforge.up")
@@ -27,8 +28,10 @@ async def release_worker(settings: Settings, pid: int) -> list[str]:
     """Let go of the jobs the dead worker `pid` of this machine held (clipforge.worker.new_worker_id)."""
     engine = create_engine(settings.resolved_database_url)
     redis = Redis.from_url(str(settings.redis_url))
+    prefix = f"{socket.gethostname()}:{pid}:"
     try:
-        return await Lifecycle(session_factory(engine), redis).release(f"{socket.gethostname()}:{pid}:")
+        await forget_dead(redis, prefix)  # /readyz stops counting it
+        return await Lifecycle(session_factory(engine), redis).release(prefix)
     finally:
         await redis.aclose()
         await engine.dispose()

@@ -21,7 +21,7 @@ from clipforge.worker_http import QuietServer, bind, server, worker_app
 from db.engine import create_engine, session_factory
 from jobs import queue
 from jobs.deps import Deps
-from jobs.heartbeat import forget, keep_beating
+from jobs.heartbeat import forget, forget_dead, keep_beating
 from jobs.metrics import MeteredTransport, Metrics
 from jobs.tools import RenderLimits, Tools
 from jobs.webhooks import WebhookPolicy
@@ -102,6 +102,15 @@ class WorkerResources:
                 allow_private=s.allow_private_urls,
             ),
         )
+        # A worker restarted in place (a container's restart policy: same host name, same pid) finds the
+        # leases of the process it replaces under its own host:pid, which no live process can hold: they go
+        # back at once, and this worker's first reconciler pass resumes those jobs. (Two containers that
+        # share a host name and each run as pid 1 would defeat this; container host names differ by default.)
+        previous = self.worker_id.rsplit(":", 1)[0] + ":"
+        released = await self.deps.lifecycle.release(previous)
+        await forget_dead(redis, previous)
+        if released:
+            log.warning("took back the jobs of this worker's previous process (%s): %s", previous, released)
         # Beats from now on: a worker counts as alive once it can take jobs.
         beating = asyncio.create_task(keep_beating(redis, self.worker_id, s.heartbeat_seconds))
         self.stack.push_async_callback(self._stop_beating, beating, redis)

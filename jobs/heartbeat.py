@@ -33,6 +33,13 @@ async def forget(redis: Redis, worker_id: str) -> None:
     await redis.zrem(KEY, worker_id)
 
 
+async def forget_dead(redis: Redis, owner_prefix: str) -> None:
+    """Workers known to be dead (their ids start with `owner_prefix`) stop counting at once."""
+    dead = [m async for m, _ in redis.zscan_iter(KEY) if m.decode().startswith(owner_prefix)]
+    if dead:
+        await redis.zrem(KEY, *dead)
+
+
 async def keep_beating(redis: Redis, worker_id: str, every_seconds: float) -> None:
     """Runs until cancelled; Redis being away is logged once per outage, not fatal."""
     failing = False
