@@ -3,21 +3,29 @@ that checks every signature with the `standardwebhooks` reference library."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import signal
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import av
 import pytest
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from clipforge.settings import Settings
 from db import webhooks as webhook_repo
-from db.engine import session_factory
+from db.engine import create_engine, session_factory
 from db.ids import new_id
-from jobs.delivery import next_attempt_at
+from jobs.delivery import LOST, next_attempt_at
 from jobs.webhooks import WebhookPolicy
+from tests.factory import COLOURS, jpeg
 from tests.receiver import Receiver
-from tests.service import Service
+from tests.service import MediaServer, Service
+from tests.workers import worker_processes
 
 CREATE_WEBHOOK = """mutation($input: WebhookInput!) { createWebhook(input: $input) {
   __typename ... on WebhookCreated { secret webhook { id url description createdAt } }
@@ -269,3 +277,91 @@ def test_retries_follow_the_schedule_for_a_day_then_stop() -> None:
     assert times[-1] == created + timedelta(days=1)
     assert len(times) == 8
     assert next_attempt_at(policy, created, 3, created + timedelta(days=1, seconds=1)) is None
+
+
+async def test_a_delivery_whose_queue_entry_redis_forgot_is_sent_by_the_reconciler(
+    service: Service, redis: Redis
+) -> None:
+    with Receiver() as receiver:
+        created = await register(service, f"{receiver.url}/hook")
+        job_id = await cancelled_job(service)
+        await redis.flushdb()  # a Redis restart without persistence: the queued first attempt is gone
+        await service.drain_queue()  # its reconciler pass finds the delivery row
+        receiver.verified(created["secret"])
+    assert len(receiver.received) == 1
+    (delivery,) = await deliveries(service, job_id)
+    assert delivery["status"] == "DELIVERED"
+
+
+@pytest.mark.slow
+async def test_a_completed_job_posts_a_video_url_that_plays_and_a_failed_one_its_error(
+    service: Service, tmp_path: Path
+) -> None:
+    files = {"/a.jpg": (jpeg(COLOURS[0]), "image/jpeg")}
+    with Receiver() as receiver, MediaServer(files) as media:
+        hook = f"{receiver.url}/done"
+        good = {
+            "imageUrls": [f"{media.url}/a.jpg"],
+            "size": "1080x1080",
+            "secondsPerImage": 1,
+            "webhookUrl": hook,
+        }
+        bad = {**good, "imageUrls": [f"{media.url}/missing.jpg"]}
+        ids = []
+        for inp in (good, bad):
+            created = (await service.gql(CREATE_JOB, {"input": inp}))["data"]["createSlideshow"]
+            ids.append(created["id"])
+        await service.drain_queue()
+        messages = receiver.verified((await service.gql(SECRET))["data"]["webhookSigningSecret"])
+        by_job = {m["data"]["id"]: m for m in messages if isinstance(m, dict)}
+        completed, failed = by_job[ids[0]], by_job[ids[1]]
+        assert completed["type"] == "job.completed" and completed["data"]["status"] == "COMPLETED"
+        assert completed["data"]["error"] is None and completed["data"]["progress"] == 100
+        video = tmp_path / "video.mp4"
+        response = await service.http.get(completed["data"]["videoUrl"])  # signed when it was sent
+        assert response.status_code == 200
+        video.write_bytes(response.content)
+        assert (await service.http.get(completed["data"]["thumbnailUrl"])).content[:2] == b"\xff\xd8"
+    with av.open(str(video)) as container:
+        assert abs((container.duration or 0) / 1e6 - 1.0) < 0.15
+    assert failed["type"] == "job.failed" and failed["data"]["error"]["code"] == "FETCH_FAILED"
+    assert "videoUrl" not in failed["data"]
+
+
+@pytest.mark.slow
+async def test_a_worker_killed_in_the_middle_of_a_post_does_not_lose_the_delivery(
+    service: Service, tmp_path: Path
+) -> None:
+    env = {"CLIPFORGE_WEBHOOK_TIMEOUT_SECONDS": "5", "CLIPFORGE_WEBHOOK_RETRY_DELAYS": "[0.5]"}
+    with Receiver(hold_first=True) as receiver:
+        created = await register(service, f"{receiver.url}/hook")
+        async with worker_processes(service.settings, 2, tmp_path, **env) as workers:
+            job_id = await cancelled_job(service)
+            assert await asyncio.to_thread(receiver.arrived.wait, 30), "no delivery arrived"
+            (delivery,) = await deliveries(service, job_id)
+            engine = create_engine(service.settings.resolved_database_url)
+            try:
+                async with session_factory(engine)() as session:
+                    row = await webhook_repo.get_delivery(session, delivery["id"])
+            finally:
+                await engine.dispose()
+            assert row is not None and row.lease_owner is not None
+            pid = int(row.lease_owner.split(":")[1])
+            victim = next(w for w in workers if w.pid == pid)  # one of this test's workers, no one else's
+            victim.send_signal(signal.SIGKILL)
+            killed_at = time.monotonic()
+            for _ in range(600):  # the lease (timeout + 10 s) lapses, the other worker's reconciler sweeps
+                (delivery,) = await deliveries(service, job_id)
+                if delivery["status"] != "PENDING":
+                    break
+                await asyncio.sleep(0.1)
+            recovered_in = time.monotonic() - killed_at
+        messages = receiver.verified(created["secret"])
+    assert delivery["status"] == "DELIVERED", delivery
+    assert len(receiver.received) == 2 and messages[0] == messages[1]
+    assert len({r.headers["webhook-id"] for r in receiver.received}) == 1  # the same message, twice
+    assert delivery["id"] == receiver.received[0].headers["webhook-id"]
+    first, second = delivery["attempts"]
+    assert (first["number"], first["statusCode"], first["error"]) == (1, None, LOST)
+    assert (second["number"], second["statusCode"], second["error"]) == (2, 200, None)
+    print(f"\ndelivered again {recovered_in:.1f} s after its worker was killed (lease 15 s)")
