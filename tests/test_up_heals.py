@@ -17,6 +17,7 @@ from typing import Any
 
 import av
 import httpx
+import numpy as np
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -26,6 +27,7 @@ from db.engine import session_factory
 from tests.conftest import free_port
 from tests.factory import COLOURS, jpeg
 from tests.service import MediaServer, Service
+from tests.test_slideshow_e2e import mean_rgb
 
 pytestmark = pytest.mark.slow  # real renders and worker processes: `make test`, not `make test-fast`
 
@@ -121,8 +123,15 @@ async def test_up_restarts_a_killed_worker_and_the_job_resumes_from_its_render_a
     # Resumed from the last finished stage: fetch and compose were not run again.
     attempts = {s["name"]: s["attempts"] for s in job["stages"]}
     assert attempts == {"fetch": 1, "compose": 1, "render": 2, "store": 1, "finalize": 1}
+    # The render that ran again made the whole video: each photo in its place, every frame there.
     with av.open(str(video)) as container:
         assert abs((container.duration or 0) / 1e6 - 36.0) < 0.2
+        frames = list(container.decode(video=0))
+    assert abs(len(frames) - 360) <= 1  # 36 s at 10 fps
+    for k, colour in enumerate(COLOURS[:3]):
+        middle = frames[k * 120 + 60]
+        middle.to_image().save(tmp_path / f"photo-{k}.png")  # to look at
+        assert np.abs(mean_rgb(middle) - np.array(colour)).max() < 40, (k, mean_rgb(middle), colour)
     assert ready["ready"] is True and ready["checks"]["workers"] == "1 alive"  # the new worker beats
 
     lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
