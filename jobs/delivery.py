@@ -46,6 +46,10 @@ class Outcome:
     error: str | None = None
     label: str = "delivered"  # for the attempts metric: delivered, http_error, network_error, refused
 
+    def __post_init__(self) -> None:
+        if self.error is not None:  # it is stored, in columns of 500 characters
+            object.__setattr__(self, "error", self.error[:500])
+
 
 def next_attempt_at(
     policy: WebhookPolicy, created_at: datetime, attempts: int, now: datetime
@@ -190,7 +194,7 @@ async def _record(
             attempt,
             finished_at=now,
             status_code=outcome.status_code,
-            error=(outcome.error or "")[:500] or None,
+            error=outcome.error,
             duration_ms=round(elapsed * 1000),
         )
         # A success counts even when our lease lapsed meanwhile; a failure only while the delivery is ours.
@@ -200,7 +204,7 @@ async def _record(
             only_if_owner=None if outcome.delivered else deps.worker_id,
             lease_owner=None,
             lease_expires_at=None,
-            **{k: (v[:500] if isinstance(v, str) else v) for k, v in values.items()},
+            **values,
         )
     if not changed:
         return

@@ -10,7 +10,6 @@ registered (each signed with its own secret).
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import logging
 import secrets
@@ -166,9 +165,8 @@ async def sweep(session: AsyncSession, redis: Redis) -> list[str]:
     swept = []
     for delivery in await repo.due_deliveries(session, now=utcnow()):
         attempt = delivery.attempts + 1
-        with contextlib.suppress(Exception):
-            if await in_queue(arq_pool(redis), queue_id(delivery.id, attempt)):
-                continue
+        if await in_queue(arq_pool(redis), queue_id(delivery.id, attempt)):
+            continue  # waiting its turn
         await enqueue(redis, delivery.id, attempt)
         swept.append(delivery.id)
     return swept
