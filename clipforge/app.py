@@ -73,7 +73,9 @@ def create_app(settings: Settings) -> Starlette:
             key, request.query_params.get("exp"), request.query_params.get("sig"), secret, time.time()
         ):
             return JSONResponse({"error": "FORBIDDEN", "message": "link is invalid or expired"}, 403)
-        storage: LocalStorage = request.app.state.services.storage
+        storage = request.app.state.services.storage
+        if not isinstance(storage, LocalStorage):  # a hosted store serves its own files
+            return JSONResponse({"error": "NOT_FOUND"}, 404)
         try:
             path = storage.path_for(key)
         except ValueError:

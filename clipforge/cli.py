@@ -1,4 +1,4 @@
-"""clipforge up | api | worker | migrate | create-key."""
+"""clipforge up | api | worker | migrate | create-key | credits grant."""
 
 from __future__ import annotations
 
@@ -38,19 +38,35 @@ def print_new_key(settings: Settings, user_id: str, name: str | None) -> None:
     print(key, flush=True)
 
 
+def grant(settings: Settings, user_id: str, amount: str) -> None:
+    from clipforge.credits import grant_credits
+
+    if not amount.isdigit():
+        sys.exit(f"clipforge: {amount!r} is not a whole number of credits")
+    try:
+        balance = asyncio.run(grant_credits(settings, user_id, int(amount)))
+    except ValueError as err:
+        sys.exit(f"clipforge: {err}")
+    print(f"granted {amount} credits to {user_id!r}; the balance is {balance}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="clipforge", description=__doc__)
     parser.add_argument(
         "command",
-        choices=["up", "api", "worker", "migrate", "create-key"],
+        choices=["up", "api", "worker", "migrate", "create-key", "credits"],
         help="up: all-in-one for one machine; api / worker: the pieces for production; migrate: the DB; "
-        "create-key: a user (--user) and an API key for them, printed once",
+        "create-key: a user (--user) and an API key for them, printed once; "
+        "credits grant --user ID N: give a user N credits",
     )
-    parser.add_argument("--user", help="create-key: the user's id (created if new)")
+    parser.add_argument("words", nargs="*", help="credits: grant N")
+    parser.add_argument("--user", help="create-key, credits: the user's id (created if new)")
     parser.add_argument("--name", help="create-key: the user's display name (default: the id)")
     args = parser.parse_args(argv)
-    if args.command == "create-key" and not args.user:
-        parser.error("create-key needs --user")
+    if args.command in ("create-key", "credits") and not args.user:
+        parser.error(f"{args.command} needs --user")
+    if args.command == "credits" and (len(args.words) != 2 or args.words[0] != "grant"):
+        parser.error("usage: clipforge credits grant --user ID N")
     # Every command: one clear line and a non-zero status when its surroundings fail (clipforge.failures),
     # and its folders made first, so a fresh CLIPFORGE_DATA_DIR just works (clipforge.prepare).
     with one_line():
@@ -71,6 +87,9 @@ def main(argv: list[str] | None = None) -> None:
             asyncio.run(run_worker(settings))
         elif args.command == "create-key":
             print_new_key(settings, args.user, args.name)
+        elif args.command == "credits":
+            with reaching("the database"):
+                grant(settings, args.user, args.words[1])
         else:
             with reaching("the database"):
                 asyncio.run(migrate(settings))

@@ -38,7 +38,9 @@ def prepare_folders(settings: Settings) -> None:
 
 async def require_migrated(settings: Settings) -> None:
     """Refuse to serve from a database older than this code; `clipforge migrate` brings it up to date."""
-    engine = create_engine(settings.resolved_database_url)
+    engine = create_engine(
+        settings.resolved_database_url, transaction_pooler=settings.database_transaction_pooler
+    )
     quiet = logging.getLogger("alembic.runtime.migration")
     level = quiet.level
     quiet.setLevel(logging.WARNING)  # its "Context impl SQLiteImpl" is noise for a check

@@ -26,7 +26,9 @@ log = logging.getLogger("clipforge.up")
 
 async def release_worker(settings: Settings, pid: int) -> list[str]:
     """Let go of the jobs the dead worker `pid` of this machine held (clipforge.worker.new_worker_id)."""
-    engine = create_engine(settings.resolved_database_url)
+    engine = create_engine(
+        settings.resolved_database_url, transaction_pooler=settings.database_transaction_pooler
+    )
     redis = Redis.from_url(str(settings.redis_url))
     prefix = f"{socket.gethostname()}:{pid}:"
     try:

@@ -16,7 +16,7 @@ import httpx
 from arq import ArqRedis
 
 from clipforge.settings import Settings
-from clipforge.wiring import fetch_limits, require_redis_url, storage_for, timeline_limits
+from clipforge.wiring import fetch_limits, open_storage, pricing, require_redis_url, timeline_limits
 from clipforge.worker_http import QuietServer, bind, server, worker_app
 from db.engine import create_engine, session_factory
 from jobs import queue
@@ -50,7 +50,7 @@ class WorkerResources:
 
     async def build(self) -> Deps:
         s = self.settings
-        engine = create_engine(s.resolved_database_url)
+        engine = create_engine(s.resolved_database_url, transaction_pooler=s.database_transaction_pooler)
         self.stack.push_async_callback(engine.dispose)
         redis = await queue.connect(require_redis_url(s))
         self.stack.push_async_callback(redis.aclose)
@@ -61,7 +61,7 @@ class WorkerResources:
         )
         self.stack.push_async_callback(http.aclose)
         providers = build_providers(
-            {"script": s.llm_provider, "voice": s.tts_provider, "image": s.image_provider},
+            {"llm": s.llm_provider, "voice": s.tts_provider, "image": s.image_provider},
             ProviderConfig(
                 http=http,
                 openai_api_key=s.openai_api_key.get_secret_value() or None,
@@ -72,7 +72,7 @@ class WorkerResources:
             ),
         )
         tools = Tools(
-            storage=storage_for(s),
+            storage=await open_storage(s, self.stack),
             http=http,
             work_root=s.work_root,
             providers=providers,
@@ -84,6 +84,7 @@ class WorkerResources:
                 timeline=timeline_limits(s),
             ),
             caption_font=s.caption_font,
+            pricing=pricing(s),
         )
         self.deps = Deps(
             sessions=session_factory(engine),

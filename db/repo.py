@@ -10,6 +10,7 @@ from sqlalchemy import delete, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from db import ledger
 from db.tables import Artifact, Job, JobStatus, Stage, StageStatus, User, utcnow
 
 
@@ -19,11 +20,16 @@ def aware(value: datetime) -> datetime:
 
 
 async def ensure_user(session: AsyncSession, user_id: str, name: str, credits: int = 0) -> User:
+    """The user, created if new with `credits` to start with (granted through the ledger, so the ledger
+    always sums to the balance)."""
     user = await session.get(User, user_id)
     if user is None:
-        user = User(id=user_id, name=name, credits=credits)
+        user = User(id=user_id, name=name, credits=0)
         session.add(user)
         await session.flush()
+        if credits > 0:
+            await ledger.grant(session, user_id=user_id, credits=credits, note="welcome credits")
+            await session.refresh(user)
     return user
 
 

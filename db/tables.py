@@ -132,6 +132,54 @@ class Artifact(SQLModel, table=True):
     created_at: datetime = _ts()
 
 
+class Hold(StrEnum):
+    """Where a ledger entry stands. Credits leave the balance when they are held (so two jobs can never
+    spend the same credits) and come back if the action does not happen."""
+
+    HELD = "HELD"  # taken from the balance before the paid action; not yet known to have happened
+    CHARGED = "CHARGED"  # the action succeeded: the credits are spent
+    RELEASED = "RELEASED"  # the action did not happen (failed, cancelled): the credits went back
+    GRANTED = "GRANTED"  # credits given to the user
+
+
+class LedgerEntry(SQLModel, table=True):
+    """One row per paid action of a job, keyed by (job, stage, action) so that it is held and charged at most
+    once whatever reruns, retries or races happen; and one per grant."""
+
+    __tablename__ = "ledger"
+    __table_args__ = (
+        UniqueConstraint("job_id", "stage", "action", name="uq_ledger_job_stage_action"),
+        Index("ix_ledger_user_id", "user_id", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: str = Field(foreign_key="users.id", max_length=64)
+    job_id: str | None = Field(default=None, foreign_key="jobs.id", max_length=64)
+    stage: str | None = Field(default=None, max_length=64)
+    action: str = Field(max_length=128)
+    credits: int  # always >= 0; the status says which way it went
+    status: str = Field(max_length=16)
+    note: str = Field(default="", max_length=200)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class Cost(SQLModel, table=True):
+    """What one provider call cost us, priced from its usage when it was made."""
+
+    __tablename__ = "costs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: str = Field(foreign_key="jobs.id", index=True, max_length=64)
+    stage: str = Field(max_length=64)
+    vendor: str = Field(max_length=32)
+    item: str = Field(max_length=128)
+    quantity: float
+    # Millionths of a dollar, whole: sums stay exact however many calls a job makes.
+    usd_micros: int = Field(sa_column=Column(BigInteger, nullable=False))
+    created_at: datetime = _ts()
+
+
 # --- Signed webhooks (issue 17) ----------------------------------------------------------------------------
 
 

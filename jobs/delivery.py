@@ -31,6 +31,7 @@ from jobs.deps import Deps
 from jobs.webhooks import WebhookPolicy, enqueue
 from media.errors import MediaError
 from media.inputs.fetch import check_url, pinned, resolve_checked
+from media.storage.base import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -105,17 +106,21 @@ async def _secret(session: AsyncSession, delivery: WebhookDelivery) -> str | Non
     return endpoint.secret if endpoint is not None else None
 
 
-def body_of(deps: Deps, delivery: WebhookDelivery) -> bytes:
+async def body_of(deps: Deps, delivery: WebhookDelivery) -> bytes:
     """The message, with the job's files as URLs signed now (they expire; a late retry carries live ones)."""
-    storage = deps.tools.storage
+    keys = {name: str(key) for name, key in delivery.files.items()}
+    links = await deps.tools.storage.urls(list(keys.values())) if keys else {}
     data = dict(delivery.payload.get("data") or {})
-    data.update({name: storage.url(str(key)) for name, key in delivery.files.items()})
+    data.update({name: links[key] for name, key in keys.items()})
     return json.dumps({**delivery.payload, "data": data}, separators=(",", ":")).encode()
 
 
 async def _post(deps: Deps, delivery: WebhookDelivery, secret: str) -> Outcome:
     policy = deps.webhooks
-    body = body_of(deps, delivery)
+    try:
+        body = await body_of(deps, delivery)
+    except StorageUnavailable as exc:  # object storage could not sign the links: try again later
+        return Outcome(False, error=f"not sent: the file links could not be made ({exc})", label="not_sent")
     sent_at = utcnow()
     headers = {
         "content-type": "application/json",

@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import leases as repo_leases
-from db import repo
+from db import ledger, repo
 from db import webhooks as webhook_repo
 from db.tables import Job, JobStatus, Stage, StageStatus, utcnow
 from jobs import webhooks
@@ -52,6 +52,10 @@ class Lifecycle:
         deliveries: list[str] = []
         async with self.sessions.begin() as session:
             job = await change(session)
+            if job is not None and job.status in (JobStatus.FAILED, JobStatus.CANCELLED):
+                # An ended job's paid actions that did not complete are not charged: their credits go back
+                # in the same transaction that ends it.
+                await ledger.release(session, job.id)
             if ends and job is not None:
                 deliveries = await webhooks.record(session, job)
         if job is not None:

@@ -74,7 +74,7 @@ class Metrics:
         )
         self.webhook_attempts = Counter(
             "clipforge_webhook_attempts",
-            "Webhook POSTs, by outcome (delivered, http_error, network_error, refused).",
+            "Webhook attempts, by outcome (delivered, http_error, network_error, refused, not_sent).",
             ["outcome"],
             registry=r,
         )

@@ -21,9 +21,11 @@ from db.tables import Stage, StageStatus
 from jobs.deps import Deps
 from jobs.errors import JobError
 from jobs.lifecycle import Lease, LeaseLost
+from jobs.money import StageMoney
 from jobs.stage import P, Pipeline, StageCall, StageSpec
 from jobs.tail import RenderOutput
 from media.errors import MediaError
+from media.providers.meter import metering
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +95,7 @@ class Run:
         async def save_checkpoints(checkpoints: dict[str, Any]) -> None:
             await self.lease.save_checkpoints(spec.name, checkpoints)
 
+        money = StageMoney(self.deps.sessions, self.deps.tools.pricing, self.job_id, self.user_id, spec.name)
         call = StageCall(
             job_id=self.job_id,
             user_id=self.user_id,
@@ -104,8 +107,11 @@ class Run:
             add_artifact=add_artifact,
             checkpoints=dict(row.checkpoints or {}) if row is not None else {},
             save_checkpoints=save_checkpoints,
+            money=money,
         )
-        output = await self.watch_cancel(asyncio.ensure_future(spec.run(call)))
+        with metering(money.record):  # the stage's task, and every task it starts, reports its usage
+            task = asyncio.ensure_future(spec.run(call))
+        output = await self.watch_cancel(task)
         self.done_weight += spec.weight
         await self.lease.finish_stage(spec.name, output.model_dump(mode="json"), self.overall(0.0, 0.0))
         return output

@@ -9,13 +9,15 @@ job kind, so a stage reads `call.params` with its own type.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel, TypeAdapter
 
+from jobs.money import StageMoney
 from jobs.tools import Tools
 
 if TYPE_CHECKING:
@@ -41,11 +43,21 @@ class StageCall(Generic[P_co]):
     # Keyed checkpoints of this stage, as saved so far, and how to save them (the stage row).
     checkpoints: dict[str, Any] = field(default_factory=dict)
     save_checkpoints: Callable[[dict[str, Any]], Awaitable[None]] | None = None
+    money: StageMoney | None = None  # None outside a job run (tests of a stage alone): nothing is charged
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def providers(self) -> Providers:
         return self.tools.providers
+
+    def paid(
+        self, action: str, *, provider: str, item: str | None = None
+    ) -> AbstractAsyncContextManager[int]:
+        """Credits for one paid action (jobs.money): `async with call.paid("generate_image", provider=...)`
+        around the action holds its price, charges it when the block succeeds and gives it back if not."""
+        if self.money is None:
+            return _free()
+        return self.money.paid(action, provider=provider, item=item)
 
     def output(self, stage: str, kind: type[Out]) -> Out:
         value = self.outputs[stage]
@@ -75,6 +87,11 @@ class StageCall(Generic[P_co]):
         made = await make()
         await self.checkpoint(key, made)
         return made
+
+
+@asynccontextmanager
+async def _free() -> AsyncIterator[int]:
+    yield 0
 
 
 @dataclass(frozen=True)

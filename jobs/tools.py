@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from jobs.money import Pricing
 from media.inputs.fetch import FetchLimits
 from media.render.child import DEFAULT_MEMORY_LIMIT_MB
 from media.storage.base import Storage
@@ -41,3 +42,4 @@ class Tools:
     fetch_limits: FetchLimits = FetchLimits()
     render: RenderLimits = RenderLimits()
     caption_font: Path | None = None  # a font for captions in scripts DejaVu Sans lacks
+    pricing: Pricing = field(default_factory=Pricing)

@@ -15,6 +15,7 @@ from jobs.lifecycle import Lifecycle
 from jobs.metrics import Metrics
 from media.providers.voice.espeak_lib import VoiceInfo
 from media.storage.base import Storage
+from resolvers.auth import Authenticator
 
 
 @dataclass(frozen=True)
@@ -28,9 +29,14 @@ class Services:
     limits: InputLimits = InputLimits()
     resync_seconds: float = 15.0  # a quiet subscription re-reads the row this often
     list_voices: Callable[[], Sequence[VoiceInfo]] | None = None  # for the voices query; None: not listable
+    auth: Authenticator | None = None  # None: API keys only
     metrics: Metrics = field(default_factory=Metrics)
     allow_private_urls: bool = False  # webhook targets too (development only)
     max_webhooks_per_user: int = 20
+
+    @property
+    def authenticator(self) -> Authenticator:
+        return self.auth or Authenticator(self.sessions)
 
     @property
     def lifecycle(self) -> Lifecycle:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from db import repo
+from db import ledger, repo
 from db.tables import Job
-from resolvers.availability import database_errors
+from resolvers.availability import database_errors, storage_errors
 from resolvers.context import Context
 from resolvers.errors import NotFound, UserError
-from resolvers.views import JobView, job_view
+from resolvers.views import JobView, job_view, keys_to_sign
 
 MAX_PAGE = 100
 
@@ -20,10 +20,21 @@ async def views(ctx: Context, jobs: list[Job]) -> list[JobView]:
         async with ctx.services.sessions() as session:
             stages = await repo.get_stages(session, ids)
             artifacts = await repo.get_artifacts(session, ids)
-    storage = ctx.services.storage
+            costs = await ledger.cost_by_stage(session, ids)
+            charged = await ledger.charged_by_job(session, ids)
+    owned = {j.id: [a for a in artifacts if a.job_id == j.id] for j in jobs}
+    keys = [key for j in jobs for key in keys_to_sign(j, owned[j.id])]
+    # Minted on every read, all at once: a hosted store signs a whole page in one request per bucket.
+    with storage_errors():
+        links = await ctx.services.storage.urls(keys) if keys else {}
     return [
         job_view(
-            j, [s for s in stages if s.job_id == j.id], [a for a in artifacts if a.job_id == j.id], storage
+            j,
+            [s for s in stages if s.job_id == j.id],
+            owned[j.id],
+            links,
+            stage_costs={stage: micros for (job_id, stage), micros in costs.items() if job_id == j.id},
+            credits_charged=charged.get(j.id, 0),
         )
         for j in jobs
     ]

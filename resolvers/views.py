@@ -1,14 +1,14 @@
-"""Plain read models handed to the schema layer, mapped explicitly from rows (URLs signed here)."""
+"""Plain read models handed to the schema layer, mapped explicitly from rows and the URLs signed for them."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from db.repo import aware
 from db.tables import Artifact, Job, Stage
 from jobs.events import ProgressEvent
-from media.storage.base import Storage
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,7 @@ class StageView:
     finished_at: datetime | None
     error: str | None
     warnings: list[str]  # what went wrong without failing the stage (e.g. a visual drawn as a placeholder)
+    cost_usd: float
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ class JobView:
     updated_at: datetime
     seq: int
     preview: bool
+    cost_usd: float  # what the providers charged us for this job
+    credits_charged: int  # what the user paid for it
 
 
 EventView = ProgressEvent
@@ -60,7 +63,29 @@ def _opt(value: datetime | None) -> datetime | None:
     return aware(value) if value else None
 
 
-def job_view(job: Job, stages: list[Stage], artifacts: list[Artifact], storage: Storage) -> JobView:
+def usd(micros: int) -> float:
+    return round(micros / 1_000_000, 6)
+
+
+def keys_to_sign(job: Job, artifacts: list[Artifact]) -> list[str]:
+    """Every storage key a job's view hands out a URL for."""
+    keys = [a.key for a in artifacts]
+    keys += [k for k in (job.video_key, job.thumbnail_key) if k]
+    return list(dict.fromkeys(keys))
+
+
+def job_view(
+    job: Job,
+    stages: list[Stage],
+    artifacts: list[Artifact],
+    links: Mapping[str, str],
+    *,
+    stage_costs: Mapping[str, int],
+    credits_charged: int,
+) -> JobView:
+    """`links` holds the URL of each key from keys_to_sign; a key without one (its object is gone from a
+    store that signs only what exists) is not listed, or its URL is null. `stage_costs`: millionths of a
+    dollar by stage name."""
     return JobView(
         id=job.id,
         kind=job.kind,
@@ -78,19 +103,21 @@ def job_view(job: Job, stages: list[Stage], artifacts: list[Artifact], storage: 
                 finished_at=_opt(s.finished_at),
                 error=s.error,
                 warnings=[str(w) for w in (s.output or {}).get("warnings", [])],
+                cost_usd=usd(stage_costs.get(s.name, 0)),
             )
             for s in sorted(stages, key=lambda s: s.position)
         ],
         artifacts=[
             ArtifactView(
-                kind=a.kind, url=storage.url(a.key), content_type=a.content_type, bytes=a.bytes, stage=a.stage
+                kind=a.kind, url=links[a.key], content_type=a.content_type, bytes=a.bytes, stage=a.stage
             )
             for a in artifacts
+            if a.key in links
         ],
-        video_url=storage.url(job.video_key) if job.video_key else None,
-        thumbnail_url=storage.url(job.thumbnail_key) if job.thumbnail_key else None,
+        video_url=links.get(job.video_key) if job.video_key else None,
+        thumbnail_url=links.get(job.thumbnail_key) if job.thumbnail_key else None,
         subtitles_url=next(
-            (storage.url(a.key) for a in artifacts if a.kind == "subtitles" and a.key.endswith(".vtt")), None
+            (links.get(a.key) for a in artifacts if a.kind == "subtitles" and a.key.endswith(".vtt")), None
         ),
         error_code=job.error_code,
         error_message=job.error_message,
@@ -98,4 +125,6 @@ def job_view(job: Job, stages: list[Stage], artifacts: list[Artifact], storage: 
         updated_at=aware(job.updated_at),
         seq=job.seq,
         preview=bool(job.input.get("preview", False)),
+        cost_usd=usd(sum(stage_costs.values())),
+        credits_charged=credits_charged,
     )

@@ -7,6 +7,7 @@ from resolvers import reference
 from resolvers.errors import UserError
 from schema.errors import graphql_error
 from schema.info import Info
+from schema.me import Me, resolve_me
 from schema.types import Job, JobConnection, JobEdge, JobKind, JobStatus, PageInfo, fetch_job
 
 
@@ -38,6 +39,10 @@ class Query:
     @strawberry.field(description="Voices of the configured text-to-speech, optionally for one language.")
     def voices(self, info: Info, language: str | None = None) -> list[Voice]:
         return [Voice(**vars(v)) for v in reference.voices(info.context, language)]
+
+    @strawberry.field(description="Who you are, your credits and your ledger.")
+    async def me(self, info: Info) -> Me:
+        return await resolve_me(info)
 
     @strawberry.field(description="One of your jobs. An unknown id (or another user's) is NOT_FOUND.")
     async def job(self, info: Info, id: strawberry.ID) -> Job | None:

@@ -42,6 +42,7 @@ class JobStage:
     warnings: list[str] = strawberry.field(
         description="Problems the stage worked around, e.g. a visual replaced by a placeholder."
     )
+    cost_usd: float = strawberry.field(description="What the providers charged for this stage's calls.")
 
     @classmethod
     def from_view(cls, v: StageView) -> JobStage:
@@ -54,6 +55,7 @@ class JobStage:
             finished_at=v.finished_at,
             error=v.error,
             warnings=v.warnings,
+            cost_usd=v.cost_usd,
         )
 
 
@@ -90,8 +92,10 @@ class Job:
     video_url: str | None
     thumbnail_url: str | None
     subtitles_url: str | None
-    cost_usd: float
-    credits_charged: int
+    cost_usd: float = strawberry.field(
+        description="What the providers charged for this job (USD, from the price table), every stage summed."
+    )
+    credits_charged: int = strawberry.field(description="Credits spent on this job's paid actions.")
     error: JobFailure | None
     created_at: datetime
     updated_at: datetime
@@ -112,8 +116,8 @@ class Job:
             video_url=v.video_url,
             thumbnail_url=v.thumbnail_url,
             subtitles_url=v.subtitles_url,
-            cost_usd=0.0,
-            credits_charged=0,
+            cost_usd=v.cost_usd,
+            credits_charged=v.credits_charged,
             error=JobFailure(code=v.error_code, message=v.error_message or "") if v.error_code else None,
             created_at=v.created_at,
             updated_at=v.updated_at,

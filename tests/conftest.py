@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 TEST_REDIS_DB = int(os.environ.get("CLIPFORGE_TEST_REDIS_DB", "13"))
 TABLES = (
     "webhook_attempts", "webhook_deliveries", "webhook_endpoints", "webhook_secrets",  # webhooks (issue 17)
-    "api_keys", "artifacts", "stages", "jobs", "users",
+    "api_keys", "costs", "ledger", "artifacts", "stages", "jobs", "users",
 )  # fmt: skip
 
 

@@ -16,14 +16,16 @@ from typing import Generic, Literal, TypeVar, overload
 import httpx
 
 from media.providers.http import ProviderError, require_key
-from media.providers.script import anthropic as writer_anthropic
-from media.providers.script import gemini as writer_gemini
-from media.providers.script import openai as writer_openai
-from media.providers.script.anthropic import AnthropicWriter
+from media.providers.llm import anthropic as llm_anthropic
+from media.providers.llm import gemini as llm_gemini
+from media.providers.llm import openai as llm_openai
+from media.providers.llm.anthropic import AnthropicLLM
+from media.providers.llm.base import LLM
+from media.providers.llm.gemini import GeminiLLM
+from media.providers.llm.openai import OpenAILLM
 from media.providers.script.base import ScriptWriter
-from media.providers.script.gemini import GeminiWriter
+from media.providers.script.llm import LLMScriptWriter
 from media.providers.script.offline import OfflineWriter
-from media.providers.script.openai import OpenAIWriter
 from media.providers.visual import openai as painter_openai
 from media.providers.visual.base import Painter
 from media.providers.visual.openai import OpenAIPainter
@@ -73,35 +75,35 @@ def _client(config: ProviderConfig, provider: str) -> httpx.AsyncClient:
     return config.http
 
 
-def _offline_writer(config: ProviderConfig) -> ScriptWriter:
-    return OfflineWriter()
+def _no_llm(config: ProviderConfig) -> LLM | None:
+    return None  # offline: each kind writes with its own rules
 
 
-def _openai_writer(config: ProviderConfig) -> ScriptWriter:
-    name = writer_openai.PROVIDER
-    return OpenAIWriter(
+def _openai_llm(config: ProviderConfig) -> LLM | None:
+    name = llm_openai.PROVIDER
+    return OpenAILLM(
         api_key=require_key(config.openai_api_key, name, OPENAI_KEY),
         http=_client(config, name),
-        model=config.script_model or writer_openai.DEFAULT_MODEL,
+        model=config.script_model or llm_openai.DEFAULT_MODEL,
         base_url=config.openai_base_url,
     )
 
 
-def _anthropic_writer(config: ProviderConfig) -> ScriptWriter:
-    name = writer_anthropic.PROVIDER
-    return AnthropicWriter(
+def _anthropic_llm(config: ProviderConfig) -> LLM | None:
+    name = llm_anthropic.PROVIDER
+    return AnthropicLLM(
         api_key=require_key(config.anthropic_api_key, name, "CLIPFORGE_ANTHROPIC_API_KEY"),
         http=_client(config, name),
-        model=config.script_model or writer_anthropic.DEFAULT_MODEL,
+        model=config.script_model or llm_anthropic.DEFAULT_MODEL,
     )
 
 
-def _gemini_writer(config: ProviderConfig) -> ScriptWriter:
-    name = writer_gemini.PROVIDER
-    return GeminiWriter(
+def _gemini_llm(config: ProviderConfig) -> LLM | None:
+    name = llm_gemini.PROVIDER
+    return GeminiLLM(
         api_key=require_key(config.gemini_api_key, name, "CLIPFORGE_GEMINI_API_KEY"),
         http=_client(config, name),
-        model=config.script_model or writer_gemini.DEFAULT_MODEL,
+        model=config.script_model or llm_gemini.DEFAULT_MODEL,
     )
 
 
@@ -145,14 +147,10 @@ def _openai_painter(config: ProviderConfig) -> Painter:
 # The one table. Each entry is typed with its Protocol, so mypy checks every factory; a new provider is one
 # line here, a new capability one entry here plus a field of Providers.
 TABLE: Mapping[str, Capability[object]] = {
-    "script": Capability[ScriptWriter](
+    # The language model every kind's writer asks (None offline: each kind's rule-based writer).
+    "llm": Capability[LLM | None](
         "CLIPFORGE_LLM_PROVIDER",
-        {
-            OFFLINE: _offline_writer,
-            "openai": _openai_writer,
-            "anthropic": _anthropic_writer,
-            "gemini": _gemini_writer,
-        },
+        {OFFLINE: _no_llm, "openai": _openai_llm, "anthropic": _anthropic_llm, "gemini": _gemini_llm},
     ),
     "voice": Capability[Voice](
         "CLIPFORGE_TTS_PROVIDER",
@@ -167,7 +165,7 @@ TABLE: Mapping[str, Capability[object]] = {
 
 
 @overload
-def make(capability: Literal["script"], name: str, config: ProviderConfig) -> ScriptWriter: ...
+def make(capability: Literal["llm"], name: str, config: ProviderConfig) -> LLM | None: ...
 @overload
 def make(capability: Literal["voice"], name: str, config: ProviderConfig) -> Voice: ...
 @overload
@@ -198,10 +196,13 @@ class Providers:
     TABLE; build_providers fills the field from that entry.
     """
 
-    script: ScriptWriter
+    script: ScriptWriter  # the explainer's scene script: on the language model, or the offline rules
     voice: Voice
     painter: Painter  # every scene's visual: drawn offline, `image` scenes by the chosen image provider
     placeholder: Painter = field(default_factory=PlaceholderPainter)  # marks a visual that failed for good
+    # The language model, for kinds that ask it for their own shape of answer (media.providers.llm.base.Ask);
+    # None: offline, and each kind writes with its own rules.
+    llm: LLM | None = None
 
     @classmethod
     def offline(cls) -> Providers:
@@ -214,8 +215,10 @@ def build_providers(choices: Mapping[str, str], config: ProviderConfig) -> Provi
     unknown = [capability for capability in choices if capability not in TABLE]
     if unknown:
         raise ValueError(f"no capability {', '.join(unknown)}; the table has {', '.join(TABLE)}")
+    llm = make("llm", choices.get("llm", OFFLINE), config)
     return Providers(
-        script=make("script", choices.get("script", OFFLINE), config),
+        script=OfflineWriter() if llm is None else LLMScriptWriter(llm),
+        llm=llm,
         voice=make("voice", choices.get("voice", OFFLINE), config),
         painter=scene_painter(make("image", choices.get("image", OFFLINE), config)),
         placeholder=PlaceholderPainter(),

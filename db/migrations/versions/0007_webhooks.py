@@ -1,14 +1,14 @@
 """Signed webhooks: jobs.webhook_url, webhook_endpoints, webhook_secrets, webhook_deliveries, webhook_attempts
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0005
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -1,26 +1,14 @@
-"""What every LLM script writer shares: the JSON schema of a Script sent to the model, the prompt, and the
-validation of the model's answer.
+"""The explainer's script from a language model (any vendor of media.providers.llm): the JSON schema of a
+Script, the prompt, and the check of the answer against the same Script model the pipeline uses."""
 
-A model's JSON is never trusted: pydantic validates it against the same Script model the pipeline uses. A
-malformed answer gets one more chance, with the validation error sent back in the same conversation (models
-fix a named mistake far more reliably than they avoid it on a fresh try); a second malformed answer fails the
-stage with SCRIPT_INVALID. Each vendor module only says how its API carries turns (a `Dialect`).
-"""
+from typing import Any
 
-import json
-from dataclasses import dataclass
-from typing import Any, Protocol
-
-import httpx
 from pydantic import ValidationError
 
-from media.providers.http import ProviderError
+from media.providers.llm.base import LLM, Ask, Invalid, answer
 from media.script import VISUAL_TYPES, Script
 
-# Writing a whole script takes a model tens of seconds; the caller's client default (often 5 s) would cut it.
-TIMEOUT = httpx.Timeout(120.0, connect=10.0)
 MAX_SCENES = 50  # Script's own limit
-Turn = dict[str, Any]
 
 _SCENE_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -69,83 +57,41 @@ def build_prompt(text: str, *, title: str | None, max_scenes: int, language: str
     )
 
 
-class ScriptInvalid(Exception):
-    """The model's answer is not a valid Script; the message is what the model is told to fix."""
-
-
-def validate_script(payload: object, *, title: str | None, max_scenes: int) -> Script:
-    """The model's answer (JSON text or an already decoded object) as a Script, or ScriptInvalid."""
-    data = payload
-    if isinstance(payload, str):
-        try:
-            data = json.loads(_unfence(payload))
-        except json.JSONDecodeError as exc:
-            raise ScriptInvalid(f"the answer is not valid JSON ({exc.msg} at character {exc.pos})") from exc
-    if data is None:
-        raise ScriptInvalid("the answer was empty")
+def validate_script(data: object, *, title: str | None, max_scenes: int) -> Script:
+    """The model's decoded answer as a Script, or Invalid saying what to fix."""
     try:
         script = Script.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']) or 'script'}: {error['msg']}"
-            for error in exc.errors()[:8]
-        )
-        raise ScriptInvalid(f"the JSON does not match the schema: {problems}") from exc
+        raise Invalid(f"the JSON does not match the schema: {problems(exc)}") from exc
     if len(script.scenes) > max_scenes:
-        raise ScriptInvalid(f"the script has {len(script.scenes)} scenes; at most {max_scenes} are allowed")
+        raise Invalid(f"the script has {len(script.scenes)} scenes; at most {max_scenes} are allowed")
     # The caller's title wins: it is what the user typed, whatever the model made of it.
     return script.model_copy(update={"title": title[:200]}) if title else script
 
 
-def _unfence(text: str) -> str:
-    """Some models wrap JSON in a ```json fence even when asked not to."""
-    stripped = text.strip()
-    if stripped.startswith("```") and stripped.endswith("```"):
-        stripped = stripped[3:-3]
-        stripped = stripped.split("\n", 1)[1] if "\n" in stripped else stripped
-    return stripped
+def problems(exc: ValidationError, limit: int = 8) -> str:
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or 'answer'}: {error['msg']}"
+        for error in exc.errors()[:limit]
+    )
 
 
-@dataclass(frozen=True)
-class Reply:
-    turn: Turn  # the model's answer as the vendor wants it echoed back in the conversation
-    payload: object  # the script: JSON text or an already decoded object
-    call_id: str | None = None  # the tool call the answer came in, when the vendor uses tools
-
-
-class Dialect(Protocol):
-    """How one vendor's API carries a conversation."""
-
-    provider: str
-
-    def user_turn(self, text: str) -> Turn: ...
-
-    async def complete(self, turns: list[Turn]) -> Reply: ...
-
-    def correction(self, reply: Reply, error: str) -> Turn: ...
-
-
-async def write_validated(
-    dialect: Dialect, text: str, *, title: str | None, max_scenes: int, language: str
-) -> Script:
-    """Ask for the script; if the answer is invalid, ask once more with the error, then give up."""
+def script_ask(text: str, *, title: str | None, max_scenes: int, language: str) -> Ask[Script]:
     max_scenes = max(1, min(MAX_SCENES, max_scenes))
-    turns = [dialect.user_turn(build_prompt(text, title=title, max_scenes=max_scenes, language=language))]
-    reply = await dialect.complete(turns)
-    try:
-        return validate_script(reply.payload, title=title, max_scenes=max_scenes)
-    except ScriptInvalid as first:
-        error = f"Your script was rejected: {first}. Answer again with the whole corrected script."
-        turns += [reply.turn, dialect.correction(reply, error)]
-    reply = await dialect.complete(turns)
-    try:
-        return validate_script(reply.payload, title=title, max_scenes=max_scenes)
-    except ScriptInvalid as second:
-        raise ProviderError(
-            "SCRIPT_INVALID", f"{dialect.provider} wrote an invalid script twice: {second}"
-        ) from second
+    return Ask(
+        name="scene_script",
+        system=SYSTEM_PROMPT,
+        prompt=build_prompt(text, title=title, max_scenes=max_scenes, language=language),
+        schema=SCRIPT_SCHEMA,
+        check=lambda data: validate_script(data, title=title, max_scenes=max_scenes),
+    )
 
 
-def bad_response(provider: str, exc: Exception) -> ProviderError:
-    """A 2xx answer whose envelope is not what the vendor documents (not the model's fault, nor ours)."""
-    return ProviderError("PROVIDER_BAD_RESPONSE", f"{provider} answered in an unexpected shape: {exc!r}")
+class LLMScriptWriter:
+    """A ScriptWriter on a language model."""
+
+    def __init__(self, llm: LLM) -> None:
+        self.llm = llm
+
+    async def write_script(self, text: str, *, title: str | None, max_scenes: int, language: str) -> Script:
+        return await answer(self.llm, script_ask(text, title=title, max_scenes=max_scenes, language=language))

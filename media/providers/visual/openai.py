@@ -17,6 +17,7 @@ from PIL import Image
 
 from media.errors import MediaError
 from media.providers.http import TRIES, ProviderError, Sleep, send
+from media.providers.meter import record
 from media.providers.visual.base import Theme
 from media.providers.visual.canvas import check_frame, save_png
 from media.render.images import load_fitted
@@ -110,6 +111,7 @@ class OpenAIPainter:
         except ValueError as exc:
             raise ProviderError("PROVIDER_BAD_RESPONSE", f"{PROVIDER} answered with no JSON") from exc
         data = decode_image(body)
+        await record("openai", f"{self._model}:image:{self._quality}", 1)
         path = dest.with_suffix(".png")
         await asyncio.to_thread(_save_fitted, data, path, width, height)
         return path

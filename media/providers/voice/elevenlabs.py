@@ -15,6 +15,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from media.providers.http import ProviderError, send
+from media.providers.meter import record
 from media.providers.voice.align import from_characters, narration_words, spread
 from media.providers.voice.audio import store_audio
 from media.providers.voice.base import Speech
@@ -87,6 +88,7 @@ class ElevenLabsVoice:
             raise ProviderError(
                 "PROVIDER_BAD_RESPONSE", f"{PROVIDER} answered something unexpected: {exc}"
             ) from exc
+        await record("elevenlabs", f"{self._model}:characters", len(text))
         path = dest.with_suffix(".mp3")
         clip = await asyncio.to_thread(store_audio, audio, path, provider=PROVIDER)
         alignment = answer.alignment

@@ -12,6 +12,7 @@ from typing import Literal
 import httpx
 
 from media.providers.http import ProviderError, send
+from media.providers.meter import record
 from media.providers.voice.align import narration_words, spread
 from media.providers.voice.audio import store_audio
 from media.providers.voice.base import Speech
@@ -71,6 +72,7 @@ class OpenAIVoice:
             json=body,
         )
         response = await send(self._http, request, provider=PROVIDER)
+        await record("openai", f"{self._model}:characters", len(text))
         path = dest.with_suffix(f".{self._format}")
         clip = await asyncio.to_thread(store_audio, response.content, path, provider=PROVIDER)
         return Speech(

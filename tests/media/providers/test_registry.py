@@ -25,17 +25,17 @@ from media.providers.voice.espeak import EspeakVoice
 from media.script import Scene
 
 CHOSEN_BY = {
-    "script": "CLIPFORGE_LLM_PROVIDER",
+    "llm": "CLIPFORGE_LLM_PROVIDER",
     "voice": "CLIPFORGE_TTS_PROVIDER",
     "image": "CLIPFORGE_IMAGE_PROVIDER",
 }
 # The method of each capability's Protocol: what the built provider must have.
-METHOD = {"script": "write_script", "voice": "speak", "image": "paint"}
+METHOD = {"llm": "complete", "voice": "speak", "image": "paint"}
 # Every cloud provider and the variable holding its key; the test below keeps this list equal to the table.
 KEYS = [
-    ("script", "openai", "CLIPFORGE_OPENAI_API_KEY"),
-    ("script", "anthropic", "CLIPFORGE_ANTHROPIC_API_KEY"),
-    ("script", "gemini", "CLIPFORGE_GEMINI_API_KEY"),
+    ("llm", "openai", "CLIPFORGE_OPENAI_API_KEY"),
+    ("llm", "anthropic", "CLIPFORGE_ANTHROPIC_API_KEY"),
+    ("llm", "gemini", "CLIPFORGE_GEMINI_API_KEY"),
     ("voice", "openai", "CLIPFORGE_OPENAI_API_KEY"),
     ("voice", "elevenlabs", "CLIPFORGE_ELEVENLABS_API_KEY"),
     ("image", "openai", "CLIPFORGE_OPENAI_API_KEY"),
@@ -86,7 +86,10 @@ async def test_every_provider_in_the_table_builds_with_its_keys_and_calls_nobody
     capability: str, name: str, http: httpx.AsyncClient, vendor: Vendor
 ) -> None:
     provider = make(capability, name, with_keys(http))
-    assert callable(getattr(provider, METHOD[capability]))
+    if (capability, name) == ("llm", "offline"):
+        assert provider is None  # no model: each kind writes with its own rules
+    else:
+        assert callable(getattr(provider, METHOD[capability]))
     assert vendor.requests == []  # building is free: no request until a job asks for something
 
 
@@ -129,7 +132,7 @@ def test_a_cloud_provider_without_an_http_client_is_refused() -> None:
 
 
 def offline_checks(providers: Providers) -> None:
-    assert isinstance(providers.script, OfflineWriter)
+    assert isinstance(providers.script, OfflineWriter) and providers.llm is None
     assert isinstance(providers.voice, EspeakVoice)
     assert isinstance(providers.placeholder, PlaceholderPainter)
     assert isinstance(providers.painter, ScenePainter)
@@ -153,7 +156,7 @@ async def test_build_providers_uses_the_choices_and_draws_every_other_visual_off
 
 def test_build_providers_fails_on_the_first_bad_choice_naming_its_variable() -> None:
     with pytest.raises(ProviderError, match="CLIPFORGE_TTS_PROVIDER") as caught:
-        build_providers({"script": "offline", "voice": "polly"}, ProviderConfig())
+        build_providers({"llm": "offline", "voice": "polly"}, ProviderConfig())
     assert caught.value.code == "PROVIDER_NOT_CONFIGURED"
 
 
@@ -177,7 +180,7 @@ async def test_the_base_url_and_model_overrides_reach_the_openai_clients(
         voice_model="gpt-voice",
         image_model="gpt-picture",
     )
-    providers = build_providers({"script": "openai", "voice": "openai", "image": "openai"}, config)
+    providers = build_providers({"llm": "openai", "voice": "openai", "image": "openai"}, config)
     scene = Scene(narration="n", visual="image", title="Lighthouse", content="A lighthouse at dusk")
     with pytest.raises(ProviderError):
         await providers.script.write_script("Some text.", title=None, max_scenes=2, language="en")
@@ -197,7 +200,7 @@ async def test_a_model_override_reaches_the_other_vendors_too(
     http: httpx.AsyncClient, vendor: Vendor, tmp_path: Path
 ) -> None:
     for name in ("anthropic", "gemini"):
-        writer = make("script", name, with_keys(http, script_model=f"{name}-model"))
+        writer = build_providers({"llm": name}, with_keys(http, script_model=f"{name}-model")).script
         with pytest.raises(ProviderError):
             await writer.write_script("Some text.", title=None, max_scenes=2, language="en")
     voice = make("voice", "elevenlabs", with_keys(http, voice_model="eleven-model"))

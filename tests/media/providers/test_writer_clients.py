@@ -15,15 +15,15 @@ import pytest
 
 from media.providers import http as retry
 from media.providers.http import ProviderError
-from media.providers.registry import ProviderConfig, make
-from media.providers.script import anthropic as writer_anthropic
-from media.providers.script import gemini as writer_gemini
-from media.providers.script import openai as writer_openai
-from media.providers.script.anthropic import AnthropicWriter
+from media.providers.llm import anthropic as writer_anthropic
+from media.providers.llm import gemini as writer_gemini
+from media.providers.llm import openai as writer_openai
+from media.providers.llm.anthropic import AnthropicLLM
+from media.providers.llm.gemini import GeminiLLM
+from media.providers.llm.openai import OpenAILLM
+from media.providers.registry import ProviderConfig, build_providers, make
 from media.providers.script.base import ScriptWriter
-from media.providers.script.gemini import GeminiWriter
-from media.providers.script.llm import SCRIPT_SCHEMA, SYSTEM_PROMPT, build_prompt
-from media.providers.script.openai import OpenAIWriter
+from media.providers.script.llm import SCRIPT_SCHEMA, SYSTEM_PROMPT, LLMScriptWriter, build_prompt
 from media.script import Script
 
 TEXT = "Machine learning finds patterns in examples.\n\n```python\ndef fit_line(x, y):\n    ...\n```"
@@ -152,10 +152,10 @@ def slept(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 def writer_for(vendor: str, http: httpx.AsyncClient) -> ScriptWriter:
     if vendor == "openai":
-        return OpenAIWriter(http=http, api_key="sk-test")
+        return LLMScriptWriter(OpenAILLM(http=http, api_key="sk-test"))
     if vendor == "anthropic":
-        return AnthropicWriter(http=http, api_key="sk-ant-test")
-    return GeminiWriter(http=http, api_key="AIza-test")
+        return LLMScriptWriter(AnthropicLLM(http=http, api_key="sk-ant-test"))
+    return LLMScriptWriter(GeminiLLM(http=http, api_key="AIza-test"))
 
 
 async def write(vendor: str, model: Model) -> Script:
@@ -226,7 +226,7 @@ async def test_gemini_request_asks_for_json_with_a_response_schema_and_a_header_
 ) -> None:
     model = Model(ok(gemini_answer(json.dumps(SCRIPT))))
     async with httpx.AsyncClient(transport=httpx.MockTransport(model)) as http:
-        writer = GeminiWriter(http=http, api_key="AIza-test", model="gemini-2.5-pro")
+        writer = LLMScriptWriter(GeminiLLM(http=http, api_key="AIza-test", model="gemini-2.5-pro"))
         script = await writer.write_script(TEXT, title=None, max_scenes=4, language="de")
     request = model.requests[0]
     url = "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-pro:generateContent"
@@ -544,14 +544,14 @@ async def test_an_answer_not_in_the_documented_shape_is_a_bad_response(
 async def test_a_cloud_writer_without_its_key_names_the_setting(provider: str, setting: str) -> None:
     async with httpx.AsyncClient() as http:
         with pytest.raises(ProviderError) as caught:
-            make("script", provider, ProviderConfig(http=http, openai_api_key="", anthropic_api_key=None))
+            make("llm", provider, ProviderConfig(http=http, openai_api_key="", anthropic_api_key=None))
     assert caught.value.code == "PROVIDER_NOT_CONFIGURED" and setting in caught.value.message
 
 
 async def test_an_unknown_provider_names_the_setting_and_the_choices() -> None:
     async with httpx.AsyncClient() as http:
         with pytest.raises(ProviderError) as caught:
-            make("script", "llama", ProviderConfig(http=http))
+            make("llm", "llama", ProviderConfig(http=http))
     assert caught.value.code == "PROVIDER_NOT_CONFIGURED"
     assert (
         "CLIPFORGE_LLM_PROVIDER" in caught.value.message
@@ -561,6 +561,7 @@ async def test_an_unknown_provider_names_the_setting_and_the_choices() -> None:
 
 async def test_provider_names_are_read_case_insensitively_and_offline_needs_no_key() -> None:
     async with httpx.AsyncClient() as http:
-        assert type(make("script", " Offline ", ProviderConfig(http=http))).__name__ == "OfflineWriter"
-        openai = make("script", "OPENAI", ProviderConfig(http=http, openai_api_key="sk-x"))
-        assert isinstance(openai, OpenAIWriter)
+        offline = build_providers({"llm": " Offline "}, ProviderConfig(http=http))
+        assert type(offline.script).__name__ == "OfflineWriter" and offline.llm is None
+        openai = make("llm", "OPENAI", ProviderConfig(http=http, openai_api_key="sk-x"))
+        assert isinstance(openai, OpenAILLM)

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from media.providers.registry import TABLE, ProviderConfig, make
+from media.providers.registry import TABLE, ProviderConfig, build_providers
 from media.providers.script.base import ScriptWriter
 from media.script import VISUAL_TYPES
 from tests.media.providers.test_writer_clients import answer
@@ -76,7 +76,7 @@ def write_like_a_model(prompt: str) -> dict[str, Any]:
     return {"title": asked.group(1) if asked else "A short explainer", "scenes": scenes}
 
 
-@pytest.fixture(params=list(TABLE["script"].factories))  # every writer in the registry
+@pytest.fixture(params=list(TABLE["llm"].factories))  # every language model in the registry, and none
 async def writer(request: pytest.FixtureRequest) -> AsyncIterator[ScriptWriter]:
     provider: str = request.param
     transport = None if provider == "offline" else played_model(provider)
@@ -84,7 +84,7 @@ async def writer(request: pytest.FixtureRequest) -> AsyncIterator[ScriptWriter]:
         keys = ProviderConfig(
             http=http, openai_api_key="sk-test", anthropic_api_key="sk-ant-test", gemini_api_key="AIza"
         )
-        yield make("script", provider, keys)
+        yield build_providers({"llm": provider}, keys).script
 
 
 @pytest.mark.parametrize(

@@ -1,30 +1,22 @@
-"""Scene scripts from the Gemini API's generateContent with `responseMimeType: application/json` and a
-`responseSchema`. Gemini's schema is an OpenAPI 3.0 subset (upper-case types, `nullable` instead of type
-unions, no `additionalProperties`), so it is derived from the one shared Script schema rather than kept
-twice."""
+"""Google's Gemini API: generateContent with `responseMimeType: application/json` and a `responseSchema`.
+Gemini's schema is an OpenAPI 3.0 subset (upper-case types, `nullable` instead of type unions, no
+`additionalProperties`), so it is derived from the asked JSON Schema rather than written twice. Images go in
+the user turn as inline data parts."""
 
 from typing import Any
 
 import httpx
 
 from media.providers.http import ProviderError, require_key, send
-from media.providers.script.llm import (
-    SCRIPT_SCHEMA,
-    SYSTEM_PROMPT,
-    TIMEOUT,
-    Reply,
-    Turn,
-    bad_response,
-    write_validated,
-)
-from media.script import Script
+from media.providers.llm.base import TIMEOUT, Ask, Reply, Turn, bad_response, refused
+from media.providers.meter import record
 
 PROVIDER = "Gemini"
 DEFAULT_MODEL = "gemini-2.5-flash"
 
 
 def gemini_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """A JSON Schema (the subset SCRIPT_SCHEMA uses) as Gemini's OpenAPI-style Schema object."""
+    """A JSON Schema (the strict subset asks are written in) as Gemini's OpenAPI-style Schema object."""
     kind = schema["type"]
     types = [t for t in kind if t != "null"] if isinstance(kind, list) else [kind]
     out: dict[str, Any] = {"type": types[0].upper()}
@@ -42,10 +34,7 @@ def gemini_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-RESPONSE_SCHEMA = gemini_schema(SCRIPT_SCHEMA)
-
-
-class GeminiWriter:
+class GeminiLLM:
     provider = PROVIDER
 
     def __init__(
@@ -58,22 +47,24 @@ class GeminiWriter:
     ) -> None:
         self._http = http
         self._key = require_key(api_key, PROVIDER, "CLIPFORGE_GEMINI_API_KEY")
+        self._model = model
         self._url = f"{base_url.rstrip('/')}/v1beta/models/{model}:generateContent"
 
-    async def write_script(self, text: str, *, title: str | None, max_scenes: int, language: str) -> Script:
-        return await write_validated(self, text, title=title, max_scenes=max_scenes, language=language)
-
-    def user_turn(self, text: str) -> Turn:
-        return {"role": "user", "parts": [{"text": text}]}
+    def user_turn(self, ask: Ask[Any]) -> Turn:
+        images = [{"inline_data": {"mime_type": i.media_type, "data": i.base64}} for i in ask.images]
+        return {"role": "user", "parts": [*images, {"text": ask.prompt}]}
 
     def correction(self, reply: Reply, error: str) -> Turn:
-        return self.user_turn(error)
+        return {"role": "user", "parts": [{"text": error}]}
 
-    async def complete(self, turns: list[Turn]) -> Reply:
+    async def complete(self, ask: Ask[Any], turns: list[Turn]) -> Reply:
         body = {
-            "systemInstruction": {"parts": [{"text": SYSTEM_PROMPT}]},
+            "systemInstruction": {"parts": [{"text": ask.system}]},
             "contents": turns,
-            "generationConfig": {"responseMimeType": "application/json", "responseSchema": RESPONSE_SCHEMA},
+            "generationConfig": {
+                "responseMimeType": "application/json",
+                "responseSchema": gemini_schema(ask.schema),
+            },
         }
         # The key goes in a header, not `?key=`, so it stays out of URLs that proxies and logs record.
         request = self._http.build_request(
@@ -97,10 +88,11 @@ class GeminiWriter:
             finish = candidates[0].get("finishReason") if candidates else None
         except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
             raise bad_response(PROVIDER, exc) from exc
+        usage = answer.get("usageMetadata") or {}
+        await record("gemini", f"{self._model}:input_tokens", usage.get("promptTokenCount", 0))
+        await record("gemini", f"{self._model}:output_tokens", usage.get("candidatesTokenCount", 0))
         if blocked or (not text and finish in ("SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "RECITATION")):
-            raise ProviderError(
-                "SCRIPT_REFUSED", f"{PROVIDER} would not write the script: {blocked or finish}"
-            )
+            raise refused(PROVIDER, ask, str(blocked or finish))
         # The API rejects a turn without parts, so an empty answer is echoed back as an empty-answer note.
         echoed = parts or [{"text": "(no answer)"}]
         return Reply(turn={"role": "model", "parts": echoed}, payload=text or None)
