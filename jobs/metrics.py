@@ -9,12 +9,15 @@ cancelled, in the API), so a fleet's totals are the sum over its processes, as P
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
 import httpx
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from db.tables import Job
 from media.providers.http import PROVIDER_EXTENSION
+from media.providers.meter import Usage
+from media.providers.prices import unit_price
 
 # A stage takes from milliseconds (a script) to most of an hour (a long render).
 STAGE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600)
@@ -72,6 +75,12 @@ class Metrics:
             buckets=CALL_BUCKETS,
             registry=r,
         )
+        self.provider_cost_usd = Counter(
+            "clipforge_provider_cost_usd",
+            "What provider calls cost us in USD (their usage at the price table's rates), by vendor.",
+            ["vendor"],
+            registry=r,
+        )
         self.webhook_attempts = Counter(
             "clipforge_webhook_attempts",
             "Webhook attempts, by outcome (delivered, http_error, network_error, refused, not_sent).",
@@ -96,6 +105,11 @@ class Metrics:
 
     def finished(self, job: Job) -> None:
         self.jobs_finished.labels(kind=job.kind, status=job.status).inc()
+
+    def costed(self, usage: Usage, prices: Mapping[str, float]) -> None:
+        price = unit_price(prices, usage.vendor, usage.item)
+        if price is not None:  # an unpriced item is logged where its cost row is written (jobs.money)
+            self.provider_cost_usd.labels(vendor=usage.vendor).inc(usage.quantity * price)
 
     def rendered(self, kind: str, frames: int, seconds: float) -> None:
         self.render_frames.labels(kind=kind).inc(frames)

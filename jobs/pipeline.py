@@ -25,7 +25,7 @@ from jobs.money import StageMoney
 from jobs.stage import P, Pipeline, StageCall, StageSpec
 from jobs.tail import RenderOutput
 from media.errors import MediaError
-from media.providers.meter import metering
+from media.providers.meter import Usage, metering
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,12 @@ class Run:
             save_checkpoints=save_checkpoints,
             money=money,
         )
-        with metering(money.record):  # the stage's task, and every task it starts, reports its usage
+
+        async def record(usage: Usage) -> None:
+            await money.record(usage)
+            self.deps.metrics.costed(usage, self.deps.tools.pricing.usd)
+
+        with metering(record):  # the stage's task, and every task it starts, reports its usage
             task = asyncio.ensure_future(spec.run(call))
         output = await self.watch_cancel(task)
         self.done_weight += spec.weight

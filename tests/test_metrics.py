@@ -11,6 +11,7 @@ import av
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
 
 from clipforge.settings import Settings
 from clipforge.worker import WorkerResources
@@ -22,8 +23,9 @@ from tests.factory import COLOURS, jpeg
 from tests.media.providers.test_writer_clients import TEXT, TITLE, Model, answer, ok, slept, writer_for
 from tests.receiver import Receiver
 from tests.service import MediaServer, Service
+from tests.test_money import FakeOpenAI, fake_openai
 
-__all__ = ["slept"]  # a fixture, used by name
+__all__ = ["fake_openai", "slept"]  # fixtures, used by name
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -184,3 +186,29 @@ def _scene() -> dict[str, Any]:
         "code_language": None,
         "duration_hint": None,
     }
+
+
+@pytest.mark.slow
+async def test_provider_cost_is_counted_by_vendor_at_the_price_tables_rates(
+    service: Service, fake_openai: FakeOpenAI
+) -> None:
+    """An explainer written by OpenAI (a local server answering as OpenAI documents, with its `usage`)."""
+    settings = service.settings.model_copy(
+        update={
+            "llm_provider": "openai",
+            "openai_api_key": SecretStr("sk-test"),
+            "openai_base_url": fake_openai.url,
+        }
+    )
+    create = "mutation($i: ExplainerInput!) { createExplainer(input: $i) { ... on Job { id } } }"
+    created = await service.gql(create, {"i": {"sourceText": "Caches keep answers close.", "preview": True}})
+    job_id = created["data"]["createExplainer"]["id"]
+    worker = Metrics()
+    await drain(settings, worker)
+    cost = (await service.gql("query($id: ID!) { job(id: $id) { costUsd } }", {"id": job_id}))["data"]["job"]
+    seen = parse(_exposed(worker))
+    # gpt-4.1-mini: $0.40 per 1M tokens in, $1.60 per 1M out (1200 in, 300 out); the offline voice is free.
+    expected = 1200 * 0.40 / 1e6 + 300 * 1.60 / 1e6
+    assert value(seen, "clipforge_provider_cost_usd_total", vendor="openai") == pytest.approx(expected)
+    assert cost["costUsd"] == pytest.approx(expected)  # the same money the job's cost rows say
+    assert value(seen, "clipforge_provider_calls_total", vendor="openai", outcome="ok") == 1
