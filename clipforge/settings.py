@@ -122,6 +122,25 @@ class Settings(BaseSettings):
     # ours between transactions, so asyncpg must not keep prepared statements. Unset: on for port 6543.
     database_transaction_pooler: bool | None = None
 
+    # --- Operating it (issue 17, parts 3-4): signed webhooks, logs, health, metrics, `up` supervision ---
+    # A POST to a webhook endpoint gives up after this long (connect + answer); the attempt is then retried.
+    webhook_timeout_seconds: float = Field(15.0, gt=0, le=60)
+    # Waits after each failed attempt (Svix's schedule, jittered by 10 %), as long as the next attempt
+    # falls within webhook_retry_for_seconds of the event; the last one is moved to that limit.
+    webhook_retry_delays: list[float] = [5, 300, 1800, 7200, 18000, 36000, 36000]
+    webhook_retry_for_seconds: float = Field(86400.0, gt=0)
+    max_webhooks_per_user: int = 20
+    # json: one JSON object a line; console: for people. Unset: console on a terminal, json otherwise.
+    log_format: Literal["json", "console"] | None = None
+    # The worker's own HTTP server (/healthz, /readyz, /metrics). Unset: none, except under `clipforge up`,
+    # which gives its worker PORT + 1.
+    worker_port: int | None = None
+    heartbeat_seconds: float = Field(2.0, gt=0)  # how often each worker says it is alive (Redis)
+    # /readyz wants a worker heartbeat this recent.
+    ready_heartbeat_seconds: float = Field(15.0, gt=0)
+    # `clipforge up` restarts a dead worker after 1 s, doubling up to this while it keeps dying.
+    worker_restart_max_seconds: float = Field(30.0, gt=0)
+
     @property
     def storage_root(self) -> Path:
         return self.data_dir / "storage"

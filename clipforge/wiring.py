@@ -16,6 +16,7 @@ from db.migrate import upgrade
 from jobs import queue
 from jobs.bus import ProgressHub
 from jobs.kind import InputLimits
+from jobs.metrics import Metrics
 from jobs.money import DEFAULT_CREDIT_PRICES, Pricing
 from media.errors import MediaError
 from media.inputs.fetch import FetchLimits
@@ -158,7 +159,9 @@ def authenticator(
     return Authenticator(sessions, settings.auth, tokens, settings.default_credits)
 
 
-async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
+async def open_services(
+    settings: Settings, stack: AsyncExitStack, metrics: Metrics | None = None
+) -> Services:
     engine = create_engine(
         settings.resolved_database_url, transaction_pooler=settings.database_transaction_pooler
     )
@@ -185,4 +188,7 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
         providers=provider_choices(settings),
         http=http,
         fetch_limits=fetch_limits(settings),
+        metrics=metrics or Metrics(),
+        allow_private_urls=settings.allow_private_urls,
+        max_webhooks_per_user=settings.max_webhooks_per_user,
     )

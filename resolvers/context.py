@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from jobs.bus import ProgressHub
 from jobs.kind import InputLimits
 from jobs.lifecycle import Lifecycle
+from jobs.metrics import Metrics
 from jobs.money import Pricing
 from media.inputs.fetch import FetchLimits
 from media.providers.voice.espeak_lib import VoiceInfo
@@ -41,6 +42,9 @@ class Services:
     http: httpx.AsyncClient | None = None
     fetch_limits: FetchLimits = FetchLimits()
     auth: Authenticator | None = None  # None: API keys only
+    metrics: Metrics = field(default_factory=Metrics)
+    allow_private_urls: bool = False  # webhook targets too (development only)
+    max_webhooks_per_user: int = 20
 
     @property
     def authenticator(self) -> Authenticator:
@@ -48,7 +52,7 @@ class Services:
 
     @property
     def lifecycle(self) -> Lifecycle:
-        return Lifecycle(self.sessions, self.queue)
+        return Lifecycle(self.sessions, self.queue, self.metrics)
 
 
 @dataclass
