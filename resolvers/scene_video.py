@@ -74,6 +74,7 @@ async def create_scene_video(ctx: Context, fields: Mapping[str, Any]) -> JobView
         "resolution": resolution,
         "preview": bool(fields.get("preview")),
         "idempotency_key": fields.get("idempotency_key"),
+        "webhook_url": fields.get("webhook_url"),
         "fps": ctx.services.limits.render_fps,
         "preset": ctx.services.limits.render_preset,
         "crf": ctx.services.limits.render_crf,

@@ -16,7 +16,7 @@ from resolvers.scene_video import create_scene_video
 from resolvers.scenes import ScenarioView, SceneView
 from schema.errors import InvalidInput, NotFound, ServiceUnavailable, graphql_error, problem
 from schema.info import Info
-from schema.inputs import IDEMPOTENCY_KEY, PREVIEW
+from schema.inputs import IDEMPOTENCY_KEY, PREVIEW, WEBHOOK_URL
 from schema.paid import PaidJobResult, paid_problem
 from schema.types import Job, PageInfo
 
@@ -160,6 +160,7 @@ class SceneVideoInput:
     resolution: str | None = strawberry.field(default=None, description=RESOLUTION)
     preview: bool = strawberry.field(default=False, description=PREVIEW)
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+    webhook_url: str | None = strawberry.field(default=None, description=WEBHOOK_URL)
 
 
 ScenarioResult = Annotated[

@@ -156,8 +156,9 @@ async def test_every_create_mutation_takes_a_webhook_url(service: Service) -> No
     query = """{ __schema { mutationType { fields { name type { ofType { name } }
       args { name type { ofType { name } } } } } } }"""
     fields = (await service.gql(query))["data"]["__schema"]["mutationType"]["fields"]
-    creates = [f for f in fields if f["type"]["ofType"]["name"] == "CreateJobResult"]
-    assert len(creates) >= 3
+    # every mutation answering a Job (CreateJobResult, or PaidJobResult for kinds with paid actions)
+    creates = [f for f in fields if f["type"]["ofType"]["name"] in ("CreateJobResult", "PaidJobResult")]
+    assert len(creates) >= 4
     for mutation in creates:
         (arg,) = [a for a in mutation["args"] if a["name"] == "input"]
         input_type = arg["type"]["ofType"]["name"]
