@@ -12,16 +12,19 @@ from db.engine import create_engine, session_factory
 from db.migrate import upgrade
 from jobs import queue
 from jobs.bus import ProgressHub
+from jobs.feed import Feeds
 from jobs.kind import InputLimits
 from media.inputs.fetch import FetchLimits
 from media.providers.voice.catalog import check_voice, list_voices
 from media.storage.local import LocalStorage
 from media.timeline.checks import Limits as TimelineLimits
 from resolvers.context import Services
+from resolvers.progress import row_loader
 
 log = logging.getLogger(__name__)
 
 LOCAL_USER = "local"
+RESYNC_SECONDS = 15.0  # a quiet subscription re-checks its job's row this often
 
 
 def require_redis_url(settings: Settings) -> str:
@@ -89,12 +92,17 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
     hub = ProgressHub(redis)
     await hub.start()
     stack.push_async_callback(hub.stop)
+    sessions = session_factory(engine)
+    feeds = Feeds(hub, row_loader(sessions), resync_seconds=RESYNC_SECONDS)
+    stack.push_async_callback(feeds.close)
     offline_voice = settings.tts_provider.strip().lower() == "offline"
     return Services(
-        sessions=session_factory(engine),
+        sessions=sessions,
         queue=redis,
         hub=hub,
+        feeds=feeds,
         storage=storage_for(settings),
         limits=input_limits(settings),
         list_voices=list_voices if offline_voice else None,
+        resync_seconds=RESYNC_SECONDS,
     )

@@ -10,6 +10,8 @@ from arq import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jobs.bus import ProgressHub
+from jobs.events import ProgressEvent
+from jobs.feed import Feeds
 from jobs.kind import InputLimits
 from jobs.lifecycle import Lifecycle
 from media.providers.voice.espeak_lib import VoiceInfo
@@ -23,6 +25,7 @@ class Services:
     sessions: async_sessionmaker[AsyncSession]
     queue: ArqRedis
     hub: ProgressHub
+    feeds: Feeds  # one per watched job: shared snapshot reads, conflated states
     storage: Storage
     limits: InputLimits = InputLimits()
     resync_seconds: float = 15.0  # a quiet subscription re-reads the row this often
@@ -40,3 +43,6 @@ class Context:
     request: Any = None
     response: Any = None
     connection_params: dict[str, Any] = field(default_factory=dict)
+    # Told of each state jobProgress is about to yield, before GraphQL executes it: an execution shared by
+    # many sockets (clipforge.broadcast) learns which seq, stage and end each of its results stands for.
+    tap: Callable[[ProgressEvent], None] | None = None
