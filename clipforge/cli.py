@@ -29,7 +29,13 @@ def _logging(settings: Settings) -> None:
 def serve_api(settings: Settings) -> None:
     from clipforge.app import create_app
 
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        ws_per_message_deflate=settings.ws_per_message_deflate,
+    )
 
 
 def up(settings: Settings) -> None:

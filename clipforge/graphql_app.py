@@ -22,7 +22,10 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.schema import BaseSchema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+)
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
     ErrorMessage,
@@ -30,6 +33,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 )
 from strawberry.types.unset import UnsetType
 
+from clipforge.broadcast import Broadcast
 from clipforge.settings import Settings
 from clipforge.wiring import LOCAL_USER
 from resolvers.auth import authenticate, bearer_key
@@ -103,6 +107,16 @@ class LimitedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             return
         await super().handle_subscribe(message)
 
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        # The operation's task: progress streams shared with every socket that asked the same (see
+        # clipforge.broadcast); everything else as strawberry runs it.
+        broadcast = cast(GraphQLApp, self.view).broadcast
+        key = broadcast.key_for(self, operation)
+        if key is None:
+            await super().run_operation(operation)
+        else:
+            await broadcast.serve(self, operation, key)
+
 
 def unavailable(error: Unavailable) -> Response:
     return JSONResponse(
@@ -136,6 +150,9 @@ class GraphQLApp(GraphQL[Context, None]):
         )
         self.auth_required = settings.auth_required
         self.slots = ConnectionSlots(settings.ws_max_connections_per_client)
+        self.broadcast = Broadcast(
+            self.encode_json, enabled=settings.ws_shared_execution, max_tokens=settings.graphql_max_tokens
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and self.auth_required:

@@ -77,6 +77,14 @@ class Settings(BaseSettings):
     # /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc).
     caption_font: Path | None = None
     log_level: str = "INFO"
+    # Live progress for thousands of viewers (issue 16). Sockets following the same job with the same
+    # document share one execution (off: each socket executes its own, as strawberry does). Per-message
+    # deflate costs CPU and memory on every socket for frames of a few hundred bytes. The render child runs
+    # at this niceness (0-19), below the API and the worker's event loop, so they stay responsive while the
+    # box renders; 0 renders at the worker's own priority.
+    ws_shared_execution: bool = True
+    ws_per_message_deflate: bool = False
+    render_nice: int = Field(10, ge=0, le=19)
 
     @property
     def storage_root(self) -> Path:
