@@ -98,6 +98,7 @@ async def render(call: StageCall[JobParams]) -> RenderOutput:
         limits=limits.timeline,
         memory_limit_mb=limits.memory_limit_mb,
         cpu_limit_seconds=limits.cpu_limit_seconds,
+        nice=limits.nice,
     )
     # Deterministic keys: a rerun overwrites rather than duplicates.
     video_key, thumbnail_key = f"jobs/{call.job_id}/video.mp4", f"jobs/{call.job_id}/thumbnail.jpg"
