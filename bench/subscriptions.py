@@ -229,12 +229,9 @@ async def create_job(
     slots = [None] * count
     variables = {"input": {"images": slots, "secondsPerImage": video_seconds / count, "preview": preview}}
     operations = json.dumps({"query": CREATE, "variables": variables})
-    # One file may fill several places (the multipart request spec's map): each photo is sent once.
-    mapping = {
-        str(f): [f"variables.input.images.{i}" for i in range(f, count, len(images))]
-        for f in range(len(images))
-    }
-    files = {str(f): (f"{f}.jpg", data, "image/jpeg") for f, data in enumerate(images)}
+    # The photos in turn, each place its own part (uploads are read once each).
+    mapping = {str(i): [f"variables.input.images.{i}"] for i in range(count)}
+    files = {str(i): (f"{i}.jpg", images[i % len(images)], "image/jpeg") for i in range(count)}
     response = await http.post(
         f"{base}/graphql",
         data={"operations": operations, "map": json.dumps(mapping)},
@@ -270,6 +267,8 @@ class Stats:
     latencies: list[float] = field(default_factory=list)  # event `at` -> here, seconds
     snapshots: list[float] = field(default_factory=list)  # subscribe -> first message, seconds
     jumps: int = 0  # events a viewer never saw because a newer state replaced them (conflation)
+    # (job, seq) -> [first, last] latency of its arrivals: the way to the first socket, then the fan-out
+    arrivals: dict[tuple[str, int], list[float]] = field(default_factory=dict)
     disorder: int = 0  # seq not strictly increasing, or messages after the terminal event
     last_message_at: float = 0.0
 
@@ -302,7 +301,10 @@ class Viewer:
             if self.events == 0:
                 stats.snapshots.append(time.monotonic() - self.subscribed_at)
             else:
-                stats.latencies.append(now - datetime.fromisoformat(event["at"]).timestamp())
+                latency = now - datetime.fromisoformat(event["at"]).timestamp()
+                stats.latencies.append(latency)
+                span = stats.arrivals.setdefault((self.job_id, event["seq"]), [latency, latency])
+                span[0], span[1] = min(span[0], latency), max(span[1], latency)
                 stats.jumps += max(0, event["seq"] - self.last_seq - 1)
             if event["seq"] <= self.last_seq or self.terminal:
                 stats.disorder += 1
@@ -395,6 +397,22 @@ class Outcome:
             f"{100 * others / wall:>6.0f}%"
         )
 
+    def detail(self) -> str:
+        """Where the latency is: the way to the first socket (worker commit, Redis, the API's execution),
+        then the fan-out to the last one; and how much conflation skipped."""
+        s = self.stats
+        first = [span[0] for span in s.arrivals.values()]
+        spread = [span[1] - span[0] for span in s.arrivals.values()]
+
+        def ms(values: list[float]) -> str:
+            return f"{percentile(values, 0.5) * 1e3:.0f}/{percentile(values, 0.99) * 1e3:.0f} ms"
+
+        return (
+            f"{'':>12} first socket p50/p99 {ms(first)}, fan-out to the last p50/p99 {ms(spread)},"
+            f" states skipped {s.jumps / max(1, s.connected):.1f} per viewer,"
+            f" API CPU {self.end.api - self.start.api:.1f} s"
+        )
+
 
 HEADER = (
     f"{'row':>12} {'viewers':>7} {'connected':>9} {'completed':>9} {'events/viewer':>18} {'/job':>6} "
@@ -476,6 +494,7 @@ def make_keys(data_dir: Path, src: Path, users: int) -> list[str]:
         k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL") and "CLIPFORGE" not in k
     }
     env.update(CLIPFORGE_DATA_DIR=str(data_dir), PYTHONPATH=str(src))
+    data_dir.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(
         [sys.executable, "-c", code, str(users)], cwd=src, env=env, capture_output=True, check=True
     )
@@ -525,6 +544,7 @@ async def run_config(ref: str, deflate: str | None, args: argparse.Namespace, wo
             stop_server(server)
         outcomes.append(outcome)
         print(f"{outcome.line()}   [{label}]", flush=True)
+        print(outcome.detail(), flush=True)
         refused = outcome.stats.refused
         if refused or outcome.stats.disorder:
             kinds: dict[str, int] = {}

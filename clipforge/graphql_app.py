@@ -36,7 +36,7 @@ from strawberry.types.unset import UnsetType
 from clipforge.broadcast import Broadcast
 from clipforge.settings import Settings
 from clipforge.wiring import LOCAL_USER
-from resolvers.auth import authenticate, bearer_key
+from resolvers.auth import RecentKeys, authenticate, bearer_key
 from resolvers.availability import Unavailable, database_errors
 from resolvers.context import Context, Services
 
@@ -150,6 +150,7 @@ class GraphQLApp(GraphQL[Context, None]):
         )
         self.auth_required = settings.auth_required
         self.slots = ConnectionSlots(settings.ws_max_connections_per_client)
+        self.recent_keys = RecentKeys()
         self.broadcast = Broadcast(
             self.encode_json, enabled=settings.ws_shared_execution, max_tokens=settings.graphql_max_tokens
         )
@@ -191,7 +192,7 @@ class GraphQLApp(GraphQL[Context, None]):
                 or websocket.headers.get("authorization")
             )
             with database_errors():
-                user_id = await authenticate(context.services.sessions, bearer_key(sent))
+                user_id = await self.recent_keys.user_for(context.services.sessions, bearer_key(sent))
             if user_id is None:
                 raise ConnectionRejectionError()  # closes with 4403
             context.user_id = user_id

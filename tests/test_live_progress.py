@@ -237,3 +237,28 @@ async def test_per_message_deflate_is_offered_only_when_configured(
         assert ws.ws.response is not None
         agreed = ws.ws.response.headers.get("Sec-WebSocket-Extensions") or ""
         assert ("permessage-deflate" in agreed) is deflate
+
+
+async def test_a_crowd_of_sockets_with_one_key_costs_one_key_lookup(
+    settings: Settings, engine: AsyncEngine
+) -> None:
+    from resolvers.auth import issue_api_key
+
+    key = await issue_api_key(session_factory(engine), user_id="alice", name="Alice")
+
+    async def handshake(service: Service, key: str) -> dict[str, Any]:
+        async with connect(service.url) as ws:
+            return await ws.init({"authorization": f"Bearer {key}"})
+
+    async with running_service(settings.model_copy(update={"auth_required": True})) as service:
+        graphql_app(service).recent_keys.ttl_seconds = 0.5  # a found key is remembered this long (5 s)
+        with counting(service, "api_keys") as lookups:
+            acks = await asyncio.gather(*(handshake(service, key) for _ in range(15)))  # under the cap (20)
+            assert [a["type"] for a in acks] == ["connection_ack"] * 15
+            assert lookups["count"] == 1
+            for _ in range(3):  # an unknown key is never remembered: a key made a moment later works
+                assert await handshake(service, "cf_not-a-key") == {}
+            assert lookups["count"] == 4
+            await asyncio.sleep(0.6)
+            assert (await handshake(service, key))["type"] == "connection_ack"
+            assert lookups["count"] == 5
