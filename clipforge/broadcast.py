@@ -38,7 +38,7 @@ from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.utils.aio import aclosing
 
 from jobs.events import ProgressEvent
-from jobs.feed import changes_stage
+from jobs.feed import Feeds, changes_stage
 from resolvers.context import Context
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 STATE_STREAMS = frozenset({"jobProgress"})  # root fields whose events are whole states (conflation is safe)
 KEPT = 32  # results a lagging viewer may still be owed besides the newest: the stage changes and the end
 JOIN_WITHIN_SECONDS = 60.0  # a newcomer's snapshot is never older than this (signed URLs inside expire)
+KEEP_FINISHED_SECONDS = 5.0  # a channel that ended with its job serves newcomers this long
 Key = tuple[str, str, str, str | None]  # user, document, variables (canonical JSON), operation name
 Handler = BaseGraphQLTransportWSHandler[Context, None]
 
@@ -107,6 +108,7 @@ class Channel:
         self.latest_at = time.monotonic()
         self.owed: deque[Result] = deque(maxlen=KEPT)
         self.finished = False
+        self.final: ProgressEvent | None = None  # the terminal state the newest result stands for
         self.viewers = 0
         self.changed = asyncio.Event()
         self._tapped: ProgressEvent | None = None
@@ -129,8 +131,13 @@ class Channel:
             return self.latest
         return None
 
-    def stale(self) -> bool:
-        return self.finished or time.monotonic() - self.latest_at > JOIN_WITHIN_SECONDS
+    def joinable(self, feeds: Feeds) -> bool:
+        """Whether a newcomer may take this channel's newest result as its snapshot."""
+        if not self.finished:
+            return time.monotonic() - self.latest_at <= JOIN_WITHIN_SECONDS
+        # It ended with the job: still the truth while the job's feed has seen nothing newer (a retry), so a
+        # crowd arriving just after the end (everyone opening "your video is ready") costs no executions.
+        return self.final is not None and feeds.newest_seq(self.final.job_id) == self.final.seq
 
     def _publish(self, result: Result) -> None:
         if result.owed and self.latest is not None:
@@ -159,13 +166,17 @@ class Channel:
                     # A result no state was tapped for is an error from the resolver: never skipped.
                     owed = event is None or changes_stage(self._previous, event)
                     self._previous = event or self._previous
+                    self.final = event if event is not None and event.terminal else None
                     self._publish(Result(index, "next", payload, owed=owed))
                     index += 1
         except Exception:  # noqa: BLE001 - strawberry turns resolver errors into results; this is a bug
             log.exception("shared subscription failed (%s)", self.key[3] or "anonymous")
         finally:
             self.finished = True
-            self.broadcast.forget(self)
+            if self.final is None:
+                self.broadcast.forget(self)
+            else:  # kept a little for newcomers (see joinable)
+                asyncio.get_running_loop().call_later(KEEP_FINISHED_SECONDS, self.broadcast.forget, self)
             self.changed.set()
 
 
@@ -191,7 +202,7 @@ class Broadcast:
 
     def _join(self, handler: Handler, operation: Operation[Context, None], key: Key) -> Channel:
         channel = self.channels.get(key)
-        if channel is None or channel.stale():
+        if channel is None or not channel.joinable(handler.context.services.feeds):
             # The channel's context is its own, not a socket's: it outlives whichever viewer came first.
             context = Context(services=handler.context.services, user_id=handler.context.user_id)
             channel = Channel(

@@ -162,6 +162,13 @@ class Feeds:
     def __len__(self) -> int:
         return len(self._feeds)
 
+    def newest_seq(self, job_id: str) -> int | None:
+        """The seq of the newest state this process knows of the job, if it holds a live feed for it."""
+        feed = self._feeds.get(job_id)
+        if feed is None or feed.failure is not None or feed.latest is None:
+            return None
+        return feed.latest.seq
+
     @contextlib.asynccontextmanager
     async def watch(self, job_id: str) -> AsyncIterator[Feed]:
         """The job's feed, its first read done (raises that read's error, or JobGone)."""

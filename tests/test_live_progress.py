@@ -110,7 +110,7 @@ async def test_sockets_asking_the_same_share_one_execution_per_event(
     assert got == sorted(set(got)) and got[-1] == changes[-1].seq and streams[0][-1]["type"] == "complete"
     assert {changes[i].seq for i in (0, 1, 3, 4)} <= set(got)  # stage changes and the end are never skipped
     assert len(got) <= executions["count"] <= len(changes), executions  # not 20 per event
-    assert broadcast.channels == {}
+    await eventually(lambda: broadcast.channels == {}, "the ended channel let go", within=15)
 
 
 async def test_the_shared_frames_are_byte_identical_to_strawberrys_own(
@@ -262,3 +262,29 @@ async def test_a_crowd_of_sockets_with_one_key_costs_one_key_lookup(
             await asyncio.sleep(0.6)
             assert (await handshake(service, key))["type"] == "connection_ack"
             assert lookups["count"] == 5
+
+
+async def test_a_crowd_arriving_just_after_the_end_costs_no_execution_until_the_job_changes_again(
+    service: Service, engine: AsyncEngine, redis: Redis
+) -> None:
+    from db import repo
+
+    sessions = session_factory(engine)
+    job = await DrivenJob.create(sessions, redis)
+    async with viewers(service, 1, PROGRESS, job.job_id) as (first,):
+        await first.recv()
+        await job.claim()
+        cancelled = await job.lifecycle.cancel(job.job_id)
+        assert cancelled is not None and seqs(await until_complete(first))[-1] == cancelled.seq
+    with counting(service, "stages") as executions:
+        async with viewers(service, 10, PROGRESS, job.job_id) as late:
+            streams = [await until_complete(ws) for ws in late]
+    assert {json.dumps(s) for s in streams} == {json.dumps(streams[0])}
+    assert seqs(streams[0]) == [cancelled.seq] and streams[0][-1]["type"] == "complete"
+    assert executions["count"] == 0  # the ended channel's result, sent as it was
+    async with sessions() as session:
+        row = await repo.get_job(session, job.job_id)
+    assert row is not None and await job.lifecycle.retry(row) is not None  # retryJob: the job lives again
+    async with viewers(service, 1, PROGRESS, job.job_id) as (after,):
+        snapshot = (await after.recv())["payload"]["data"]["jobProgress"]
+    assert snapshot["status"] == "QUEUED" and snapshot["seq"] == cancelled.seq + 1
