@@ -67,6 +67,7 @@ class WsClient(asyncio.Protocol):
         self.fragments: list[bytes] = []
         self.compressed = False
         self.close_code: int | None = None
+        self.bytes_received = 0  # on the wire, after the handshake: compressed when deflate was agreed
 
     # --- asyncio.Protocol ------------------------------------------------------------------------------
 
@@ -87,7 +88,9 @@ class WsClient(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
-        if not self.open.done():
+        if self.open.done():
+            self.bytes_received += len(data)
+        else:
             end = self.buffer.find(b"\r\n\r\n")
             if end < 0:
                 if len(self.buffer) > _MAX_HEADER_BYTES:
@@ -100,6 +103,7 @@ class WsClient(asyncio.Protocol):
                 self._fail(exc)
                 return
             self.open.set_result(None)
+            self.bytes_received += len(self.buffer)  # what came after the response headers
         self._frames()
 
     def connection_lost(self, exc: Exception | None) -> None:
