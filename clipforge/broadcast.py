@@ -122,8 +122,11 @@ class Channel:
         self._tapped = event
 
     def next_after(self, index: int) -> Result | None:
-        if index < 0:
-            return self.latest  # a newcomer starts from the newest state: its snapshot
+        latest = self.latest
+        if index < 0 or latest is None:
+            return latest  # a newcomer starts from the newest state: its snapshot
+        if latest.index <= index + 1:  # the usual case, a viewer that keeps up: nothing skipped
+            return latest if latest.index > index else None
         for result in self.owed:
             if result.index > index:
                 return result

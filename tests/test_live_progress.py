@@ -139,6 +139,35 @@ async def test_the_shared_frames_are_byte_identical_to_strawberrys_own(
     assert json.loads(raw[0][0])["id"] == op_id
 
 
+@pytest.mark.parametrize(
+    ("query", "job_id"),
+    [
+        (PROGRESS, "01NOSUCHJOB"),  # refused by the resolver
+        ("subscription($id: ID!) { jobProgress(jobId: $id) { seq nope } }", "x"),  # by validation
+        ("subscription($id: ID!) { jobProgress(jobId: $id) { seq } }", 42),  # by the variables' types
+        ("subscription($id: ID!) { jobProgress(jobId: $id) { seq } }", None),
+    ],
+    ids=["not-found", "unknown-field", "bad-variable", "missing-variable"],
+)
+async def test_refusals_on_the_shared_path_are_byte_identical_to_strawberrys_own(
+    service: Service, settings: Settings, engine: AsyncEngine, query: str, job_id: object
+) -> None:
+    unshared_settings = settings.model_copy(update={"port": free_port(), "ws_shared_execution": False})
+    variables = {} if job_id is None else {"id": job_id}
+    async with running_service(unshared_settings) as unshared, contextlib.AsyncExitStack() as stack:
+        frames: list[list[str]] = []
+        for target in (service, unshared):
+            ws = await stack.enter_async_context(connect(target.url))
+            await ws.init()
+            await ws.subscribe("7", query, variables)
+            got = [str(await asyncio.wait_for(ws.ws.recv(), 10))]
+            while json.loads(got[-1])["type"] == "next":
+                got.append(str(await asyncio.wait_for(ws.ws.recv(), 10)))
+            frames.append(got)
+    assert frames[0] == frames[1]
+    assert json.loads(frames[0][0])["type"] in ("next", "error")
+
+
 async def test_a_socket_that_cannot_keep_up_gets_the_newest_state_and_every_stage_change(
     service: Service, engine: AsyncEngine, redis: Redis
 ) -> None:
