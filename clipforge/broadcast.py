@@ -101,6 +101,8 @@ async def next_payload(result: ExecutionResult, encode: Callable[[object], str |
 
 
 class Channel:
+    """One shared execution and the results it has made that a viewer may still be owed."""
+
     def __init__(self, broadcast: Broadcast, key: Key, schema: BaseSchema, context: Context, query: str,
                  variables: dict[str, Any] | None, operation_name: str | None) -> None:  # fmt: skip
         self.broadcast, self.key = broadcast, key
@@ -127,12 +129,10 @@ class Channel:
             return latest  # a newcomer starts from the newest state: its snapshot
         if latest.index <= index + 1:  # the usual case, a viewer that keeps up: nothing skipped
             return latest if latest.index > index else None
-        for result in self.owed:
+        for result in self.owed:  # it fell behind: the first stage change (or end) it has not seen
             if result.index > index:
                 return result
-        if self.latest is not None and self.latest.index > index:
-            return self.latest
-        return None
+        return latest
 
     def joinable(self, feeds: Feeds) -> bool:
         """Whether a newcomer may take this channel's newest result as its snapshot."""

@@ -168,10 +168,16 @@ async def test_refusals_on_the_shared_path_are_byte_identical_to_strawberrys_own
     assert json.loads(frames[0][0])["type"] in ("next", "error")
 
 
+@pytest.mark.parametrize("shared", [True, False], ids=["shared", "strawberry"])
 async def test_a_socket_that_cannot_keep_up_gets_the_newest_state_and_every_stage_change(
-    service: Service, engine: AsyncEngine, redis: Redis
+    settings: Settings, engine: AsyncEngine, redis: Redis, shared: bool
 ) -> None:
     job = await DrivenJob.create(session_factory(engine), redis)
+    async with running_service(settings.model_copy(update={"ws_shared_execution": shared})) as service:
+        await follow_slowly(service, job)
+
+
+async def follow_slowly(service: Service, job: DrivenJob) -> None:
     port = int(service.url.rsplit(":", 1)[1])
     raw = socket.socket()
     raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a small window: backpressure comes soon
