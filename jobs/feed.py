@@ -42,6 +42,8 @@ def changes_stage(before: ProgressEvent | None, event: ProgressEvent) -> bool:
 
 
 class Feed:
+    """One job's newest state in this process, and its last few stage changes."""
+
     def __init__(self, job_id: str, hub: ProgressHub, load: Loader, resync_seconds: float) -> None:
         self.job_id = job_id
         self.latest: ProgressEvent | None = None
@@ -117,10 +119,8 @@ class Feed:
                 while True:
                     try:
                         item = await asyncio.wait_for(sub.queue.get(), self._resync_seconds)
-                    except TimeoutError:
-                        item = (
-                            RESYNC  # a quiet job is re-checked against its row: pub/sub may have dropped one
-                        )
+                    except TimeoutError:  # a quiet job is re-checked against its row: pub/sub may drop one
+                        item = RESYNC
                     resync, changed = False, False
                     while True:  # take everything queued, then wake consumers once
                         if isinstance(item, ProgressEvent):
