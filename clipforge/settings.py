@@ -81,8 +81,10 @@ class Settings(BaseSettings):
     # document share one execution (off: each socket executes its own, as strawberry does). Per-message
     # deflate costs CPU and memory on every socket for frames of a few hundred bytes. The render child runs
     # at this niceness (0-19), below the API and the worker's event loop, so they stay responsive while the
-    # box renders; 0 renders at the worker's own priority.
+    # box renders; 0 renders at the worker's own priority. The API's garbage collector is tuned for many open
+    # sockets (clipforge/cli.py); off: Python's defaults.
     ws_shared_execution: bool = True
+    api_gc_tuning: bool = True
     ws_per_message_deflate: bool = False
     render_nice: int = Field(10, ge=0, le=19)
 
