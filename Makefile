@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-fast lint format bench clean
+.PHONY: install run test test-fast lint format bench bench-live clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "clipforge needs Python 3.11+"; exit 1; }
@@ -41,6 +41,10 @@ bench: install
 		|| $(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/render.py $(BENCH_ARGS)
 	$(BIN)/python bench/explainer.py
+
+# make bench-live BENCH_ARGS="--rows 500 --scale 0.2"  (live progress under load; see bench/subscriptions.py --help)
+bench-live: install
+	$(BIN)/python bench/subscriptions.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -23,7 +23,10 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.schema import BaseSchema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+)
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
     ErrorMessage,
@@ -31,9 +34,10 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 )
 from strawberry.types.unset import UnsetType
 
+from clipforge.broadcast import Broadcast
 from clipforge.settings import Settings
 from clipforge.wiring import LOCAL_USER
-from resolvers.auth import bearer_key
+from resolvers.auth import KEY_PREFIX, RecentKeys, bearer_key
 from resolvers.availability import Unavailable, database_errors
 from resolvers.context import Context, Services
 
@@ -104,6 +108,16 @@ class LimitedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             return
         await super().handle_subscribe(message)
 
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        # The operation's task: progress streams shared with every socket that asked the same (see
+        # clipforge.broadcast); everything else as strawberry runs it.
+        broadcast = cast(GraphQLApp, self.view).broadcast
+        key = broadcast.key_for(self, operation)
+        if key is None:
+            await super().run_operation(operation)
+        else:
+            await broadcast.serve(self, operation, key)
+
 
 def unavailable(error: Unavailable) -> Response:
     return JSONResponse(
@@ -137,6 +151,10 @@ class GraphQLApp(GraphQL[Context, None]):
         )
         self.auth_required = settings.requires_auth
         self.slots = ConnectionSlots(settings.ws_max_connections_per_client)
+        self.recent_keys = RecentKeys()
+        self.broadcast = Broadcast(
+            self.encode_json, enabled=settings.ws_shared_execution, max_tokens=settings.graphql_max_tokens
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and self.auth_required:
@@ -175,7 +193,12 @@ class GraphQLApp(GraphQL[Context, None]):
             )
             auth = context.services.authenticator
             with database_errors():
-                user_id = await auth.user_for(bearer_key(sent, auth.max_length))
+                credential = bearer_key(sent, auth.max_length)
+                if credential and credential.startswith(KEY_PREFIX) and auth.mode != "supabase":
+                    # API keys of a crowd of sockets: one database read (resolvers.auth.RecentKeys)
+                    user_id = await self.recent_keys.user_for(context.services.sessions, credential)
+                else:
+                    user_id = await auth.user_for(credential)
             if user_id is None:
                 raise ConnectionRejectionError()  # closes with 4403
             context.user_id = user_id

@@ -141,6 +141,17 @@ class Settings(BaseSettings):
     # `clipforge up` restarts a dead worker after 1 s, doubling up to this while it keeps dying.
     worker_restart_max_seconds: float = Field(30.0, gt=0)
 
+    # Live progress for thousands of viewers (issue 16). Sockets following the same job with the same
+    # document share one execution (off: each socket executes its own, as strawberry does). Per-message
+    # deflate costs CPU and memory on every socket for frames of a few hundred bytes. The render child runs
+    # at this niceness (0-19), below the API and the worker's event loop, so they stay responsive while the
+    # box renders; 0 renders at the worker's own priority. The API's garbage collector is tuned for many open
+    # sockets (clipforge/cli.py); off: Python's defaults.
+    ws_shared_execution: bool = True
+    api_gc_tuning: bool = True
+    ws_per_message_deflate: bool = False
+    render_nice: int = Field(10, ge=0, le=19)
+
     @property
     def storage_root(self) -> Path:
         return self.data_dir / "storage"

@@ -15,6 +15,7 @@ from db.engine import create_engine, session_factory
 from db.migrate import upgrade
 from jobs import queue
 from jobs.bus import ProgressHub
+from jobs.feed import Feeds
 from jobs.kind import InputLimits
 from jobs.metrics import Metrics
 from jobs.money import DEFAULT_CREDIT_PRICES, Pricing
@@ -28,11 +29,13 @@ from media.storage.supabase import Buckets, open_supabase_storage
 from media.timeline.checks import Limits as TimelineLimits
 from resolvers.auth import Authenticator
 from resolvers.context import Services
+from resolvers.progress import row_loader
 from resolvers.tokens import SupabaseTokens
 
 log = logging.getLogger(__name__)
 
 LOCAL_USER = "local"
+RESYNC_SECONDS = 15.0  # a quiet subscription re-checks its job's row this often
 
 
 def require_redis_url(settings: Settings) -> str:
@@ -171,6 +174,9 @@ async def open_services(
     hub = ProgressHub(redis)
     await hub.start()
     stack.push_async_callback(hub.stop)
+    sessions = session_factory(engine)
+    feeds = Feeds(hub, row_loader(sessions), resync_seconds=RESYNC_SECONDS)
+    stack.push_async_callback(feeds.close)
     offline_voice = settings.tts_provider.strip().lower() == "offline"
     sessions = session_factory(engine)
     # Inputs checked by downloading them before a job exists (a scene's product reference).
@@ -181,9 +187,11 @@ async def open_services(
         auth=authenticator(settings, sessions, stack),
         queue=redis,
         hub=hub,
+        feeds=feeds,
         storage=await open_storage(settings, stack),
         limits=input_limits(settings),
         list_voices=list_voices if offline_voice else None,
+        resync_seconds=RESYNC_SECONDS,
         pricing=pricing(settings),
         providers=provider_choices(settings),
         http=http,

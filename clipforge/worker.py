@@ -93,6 +93,7 @@ class WorkerResources:
                 timeout_seconds=s.render_timeout_seconds,
                 memory_limit_mb=s.render_memory_limit_mb,
                 cpu_limit_seconds=s.render_cpu_limit_seconds,
+                nice=s.render_nice,
                 timeline=timeline_limits(s),
             ),
             caption_font=s.caption_font,

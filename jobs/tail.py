@@ -99,6 +99,7 @@ async def render(call: StageCall[JobParams]) -> RenderOutput:
         limits=limits.timeline,
         memory_limit_mb=limits.memory_limit_mb,
         cpu_limit_seconds=limits.cpu_limit_seconds,
+        nice=limits.nice,
     )
     # Deterministic keys: a rerun overwrites rather than duplicates. The poster is a shared image (public).
     video_key = artifact_key(call.job_id, "video", "video.mp4")

@@ -30,6 +30,7 @@ class RenderLimits:
     timeout_seconds: float = 1800.0
     memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB
     cpu_limit_seconds: float | None = None  # None: derived from the timeout (media.render.child)
+    nice: int = 0  # the render process's niceness: below the API and the worker's loop on a shared machine
     timeline: TimelineLimits = TimelineLimits()
 
 

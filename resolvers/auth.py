@@ -3,10 +3,12 @@ Supabase Auth access tokens (resolvers/tokens.py), whose users are created the f
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Literal
 
@@ -51,6 +53,51 @@ async def authenticate(sessions: async_sessionmaker[AsyncSession], key: str | No
         return None
     async with sessions() as session:
         return await api_keys.user_for_key_hash(session, hash_api_key(key))
+
+
+class RecentKeys:
+    """Keys found in the last few seconds, and lookups in flight, for WebSocket handshakes: they come in
+    crowds (a dashboard on many screens, every client reconnecting after a restart), and a crowd with one key
+    should cost one database read, not one per socket. Only keys that were found are kept, so a new key works
+    at once; a removed key is still let in for `ttl_seconds`. HTTP requests always ask the database."""
+
+    def __init__(self, ttl_seconds: float = 5.0, max_keys: int = 10_000) -> None:
+        self.ttl_seconds, self.max_keys = ttl_seconds, max_keys
+        self._found: dict[str, tuple[str, float]] = {}  # key hash -> (user id, until)
+        self._lookups: dict[str, asyncio.Task[str | None]] = {}
+
+    async def user_for(self, sessions: async_sessionmaker[AsyncSession], key: str | None) -> str | None:
+        if not key:
+            return None
+        digest = hash_api_key(key)
+        now = time.monotonic()
+        found = self._found.get(digest)
+        if found is not None and found[1] > now:
+            return found[0]
+        lookup = self._lookups.get(digest)
+        if lookup is None:
+            lookup = asyncio.create_task(self._lookup(sessions, digest))
+            lookup.add_done_callback(_retrieved)  # its error is raised by the waiters, if any are left
+            self._lookups[digest] = lookup
+        # Shielded: one handshake giving up must not cancel the read the others wait for.
+        return await asyncio.shield(lookup)
+
+    async def _lookup(self, sessions: async_sessionmaker[AsyncSession], digest: str) -> str | None:
+        try:
+            async with sessions() as session:
+                user_id = await api_keys.user_for_key_hash(session, digest)
+        finally:
+            del self._lookups[digest]
+        if user_id is not None:
+            if len(self._found) >= self.max_keys:
+                del self._found[next(iter(self._found))]  # the oldest
+            self._found[digest] = (user_id, time.monotonic() + self.ttl_seconds)
+        return user_id
+
+
+def _retrieved(task: asyncio.Task[str | None]) -> None:
+    if not task.cancelled():
+        task.exception()
 
 
 async def issue_api_key(

@@ -11,6 +11,8 @@ from arq import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jobs.bus import ProgressHub
+from jobs.events import ProgressEvent
+from jobs.feed import Feeds
 from jobs.kind import InputLimits
 from jobs.lifecycle import Lifecycle
 from jobs.metrics import Metrics
@@ -28,6 +30,7 @@ class Services:
     sessions: async_sessionmaker[AsyncSession]
     queue: ArqRedis
     hub: ProgressHub
+    feeds: Feeds  # one per watched job: shared snapshot reads, conflated states
     storage: Storage
     limits: InputLimits = InputLimits()
     resync_seconds: float = 15.0  # a quiet subscription re-reads the row this often
@@ -62,3 +65,6 @@ class Context:
     request: Any = None
     response: Any = None
     connection_params: dict[str, Any] = field(default_factory=dict)
+    # Told of each state jobProgress is about to yield, before GraphQL executes it: an execution shared by
+    # many sockets (clipforge.broadcast) learns which seq, stage and end each of its results stands for.
+    tap: Callable[[ProgressEvent], None] | None = None

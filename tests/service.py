@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import uvicorn
 import websockets
+from starlette.applications import Starlette
 
 from clipforge.app import create_app
 from clipforge.settings import Settings
@@ -27,6 +28,7 @@ class Service:
     url: str
     settings: Settings
     http: httpx.AsyncClient
+    app: Starlette | None = None  # the ASGI app serving it, for tests that look inside the process
 
     async def gql(
         self,
@@ -101,9 +103,15 @@ class Service:
 
 @contextlib.asynccontextmanager
 async def running_service(settings: Settings) -> AsyncIterator[Service]:
+    app = create_app(settings)
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(settings), host=settings.host, port=settings.port, log_level="warning", lifespan="on"
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            lifespan="on",
+            ws_per_message_deflate=settings.ws_per_message_deflate,
         )
     )
     task = asyncio.create_task(server.serve())
@@ -114,7 +122,7 @@ async def running_service(settings: Settings) -> AsyncIterator[Service]:
                     task.result()
                 await asyncio.sleep(0.02)
         async with httpx.AsyncClient(timeout=30) as http:
-            yield Service(url=settings.base_url, settings=settings, http=http)
+            yield Service(url=settings.base_url, settings=settings, http=http, app=app)
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 20)

@@ -1,7 +1,7 @@
 """Child-process entry point: `python -m media.render SPEC_JSON VIDEO_OUT POSTER_OUT`.
 
 SPEC_JSON holds `{"timeline": {...}}`, optionally `"limits": {...}` (media.timeline.checks.Limits) and
-`"rlimits": {"memory_bytes": N, "cpu_seconds": N}`, applied to this process before it renders.
+`"rlimits": {"memory_bytes": N, "cpu_seconds": N, "nice": N}`, applied to this process before it renders.
 
 Runs one render and reports on stdout as JSON lines: `progress` (at most ~8 per second), then exactly one of
 `done` (exit 0) or `error` (exit 1). Rendering runs in its own process so the caller can kill it on a timeout
@@ -13,8 +13,10 @@ starts renders has threads, and Python code run between fork and exec in a threa
 small for the render fails inside the try below, with a typed error, instead of crashing an import.
 """
 
+import contextlib
 import json
 import math
+import os
 import resource
 import sys
 import time
@@ -88,6 +90,22 @@ def _limit_resources(rlimits: Any) -> None:
     if cpu := rlimits.get("cpu_seconds"):
         seconds = math.ceil(float(cpu))
         _lower(resource.RLIMIT_CPU, seconds, seconds + CPU_GRACE_SECONDS)
+    if nice := rlimits.get("nice"):
+        _lower_priority(int(nice))
+
+
+def _lower_priority(nice: int) -> None:
+    """At least this niceness for every thread. Linux keeps niceness per thread and a new thread inherits its
+    creator's, and the imports above have started threads already (OpenBLAS's pool): each is lowered here,
+    and the encoder's and the soundtrack's threads, started later from the main thread, inherit it."""
+    try:
+        threads = [int(tid) for tid in os.listdir("/proc/self/task")]
+    except OSError:  # no /proc: the process as a whole (one thread on the systems that lack it)
+        threads = [0]
+    for tid in threads:
+        with contextlib.suppress(OSError):  # a thread that ended meanwhile
+            current = os.getpriority(os.PRIO_PROCESS, tid)
+            os.setpriority(os.PRIO_PROCESS, tid, min(19, max(current, nice)))  # never raised
 
 
 def _lower(which: int, soft: int, hard: int) -> None:

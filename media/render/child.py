@@ -50,16 +50,19 @@ async def render_in_child(
     limits: Limits | None = None,
     memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB,
     cpu_limit_seconds: float | None = None,
+    nice: int = 0,
 ) -> RenderResult:
     """Render in `python -m media.render`; raises MediaError (the child's code, RENDER_TIMEOUT,
     RENDER_OUT_OF_MEMORY, RENDER_CPU_LIMIT or RENDER_FAILED). On timeout or cancellation the child is killed
     and reaped before this returns.
 
     `memory_limit_mb` caps the child's address space (0: no cap); `cpu_limit_seconds` its CPU time, by
-    default the wall timeout times the cores it may use, so it never ends a render the timeout would allow."""
+    default the wall timeout times the cores it may use, so it never ends a render the timeout would allow.
+    `nice` is the child's niceness (0-19): a render that takes every core then yields to the processes that
+    must answer at once (the API, the worker's event loop) on a shared machine."""
     spec_path = video_out.with_name(video_out.name + ".spec.json")
     cpu_seconds = cpu_limit_seconds or timeout_seconds * _usable_cores()
-    rlimits = {"memory_bytes": memory_limit_mb * _MIB or None, "cpu_seconds": cpu_seconds}
+    rlimits = {"memory_bytes": memory_limit_mb * _MIB or None, "cpu_seconds": cpu_seconds, "nice": nice}
     payload = json.dumps(
         {
             "timeline": timeline.model_dump(mode="json"),
