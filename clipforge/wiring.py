@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import logging
 from contextlib import AsyncExitStack
+from dataclasses import replace
+
+import httpx
 
 from clipforge.settings import Settings
 from db import repo
@@ -15,11 +18,16 @@ from jobs.bus import ProgressHub
 from jobs.kind import InputLimits
 from jobs.money import DEFAULT_CREDIT_PRICES, Pricing
 from media.inputs.fetch import FetchLimits
+from media.providers.http import ProviderError
+from media.providers.llm.anthropic import AnthropicLLM
+from media.providers.llm.base import LLM
+from media.providers.llm.gemini import GeminiLLM
+from media.providers.llm.openai import OpenAILLM
 from media.providers.prices import DEFAULT_PRICES_USD
 from media.providers.voice.catalog import check_voice, list_voices
 from media.storage.local import LocalStorage
 from media.timeline.checks import Limits as TimelineLimits
-from resolvers.context import Services
+from resolvers.context import Expander, Services
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +94,7 @@ def input_limits(settings: Settings) -> InputLimits:
         render_crf=settings.render_crf,
         timeline=timeline_limits(settings),
         max_source_chars=settings.max_source_chars,
+        max_idea_chars=settings.max_idea_chars,
         check_voice=check_voice if offline_voice else None,
     )
 
@@ -106,4 +115,31 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
         storage=storage_for(settings),
         limits=input_limits(settings),
         list_voices=list_voices if offline_voice else None,
+        expander=await expander(settings, stack),
     )
+
+
+async def expander(settings: Settings, stack: AsyncExitStack) -> Expander:
+    """expandIdea's language model, built here rather than by media.providers.registry: the registry is
+    the worker's and imports every voice and painter (numpy, PyAV), which the API process must not load."""
+    offline = Expander(timeout_seconds=settings.expand_timeout_seconds, per_minute=settings.expand_per_minute)
+    name = settings.llm_provider.strip().lower()
+    if name == "offline":
+        return offline
+    http = httpx.AsyncClient(timeout=httpx.Timeout(settings.expand_timeout_seconds, connect=5.0))
+    stack.push_async_callback(http.aclose)
+    llm: LLM
+    if name == "openai":
+        key, base = settings.openai_api_key.get_secret_value(), settings.openai_base_url
+        llm = OpenAILLM(http=http, api_key=key or None, base_url=base)
+    elif name == "anthropic":
+        llm = AnthropicLLM(http=http, api_key=settings.anthropic_api_key.get_secret_value() or None)
+    elif name == "gemini":
+        llm = GeminiLLM(http=http, api_key=settings.gemini_api_key.get_secret_value() or None)
+    else:
+        raise ProviderError(
+            "PROVIDER_NOT_CONFIGURED",
+            f"no llm provider called {name!r}: set CLIPFORGE_LLM_PROVIDER to offline, openai, anthropic "
+            "or gemini",
+        )
+    return replace(offline, llm=llm)

@@ -17,7 +17,7 @@ from clipforge.wiring import fetch_limits, pricing, require_redis_url, storage_f
 from db.engine import create_engine, session_factory
 from jobs import queue
 from jobs.deps import Deps
-from jobs.tools import RenderLimits, Tools
+from jobs.tools import MusicBed, RenderLimits, Tools
 from jobs.worker import create_worker
 from media.providers.registry import ProviderConfig, build_providers
 
@@ -40,7 +40,12 @@ class WorkerResources:
         http = httpx.AsyncClient(timeout=httpx.Timeout(s.download_timeout_seconds, connect=5.0))
         self.stack.push_async_callback(http.aclose)
         providers = build_providers(
-            {"llm": s.llm_provider, "voice": s.tts_provider, "image": s.image_provider},
+            {
+                "llm": s.llm_provider,
+                "voice": s.tts_provider,
+                "image": s.image_provider,
+                "music": s.music_provider,
+            },
             ProviderConfig(
                 http=http,
                 openai_api_key=s.openai_api_key.get_secret_value() or None,
@@ -64,6 +69,14 @@ class WorkerResources:
             ),
             caption_font=s.caption_font,
             pricing=pricing(s),
+            music_bed=MusicBed(
+                duck_db=s.music_duck_db,
+                duck_attack_seconds=s.music_duck_attack_seconds,
+                duck_release_seconds=s.music_duck_release_seconds,
+                music_db=s.music_level_db,
+                loudness_lufs=s.short_loudness_lufs,
+                true_peak_db=s.short_true_peak_db,
+            ),
         )
         return Deps(
             sessions=session_factory(engine),

@@ -34,6 +34,7 @@ class InputLimits:
     render_crf: int = 23
     timeline: TimelineLimits = TimelineLimits()
     max_source_chars: int = 20_000  # an explainer's source text
+    max_idea_chars: int = 1000  # a short's idea
     # Raises MediaError for a voice/language the configured voice cannot speak; None: it decides when it runs.
     check_voice: Callable[[str | None, str], None] | None = None
 
@@ -46,14 +47,17 @@ class Kind(Generic[K]):
     stages: tuple[StageSpec[K], ...]  # the kind's own, before compose
     compose: Callable[[StageCall[K]], Awaitable[Timeline]]
     render_weight: float = 8.0
+    # For a kind whose stage names are part of its public contract (the short's drafting → assets → audio
+    # → rendering → ready): its own last stages, which run compose and the shared tail's functions inside
+    # them (jobs.tail), in place of the compose, render, store and finalize stages.
+    finish: tuple[StageSpec[K], ...] | None = None
 
     @cached_property
     def pipeline(self) -> Pipeline[K]:
-        return Pipeline(
-            params=self.params,
-            stages=(*self.stages, compose_stage(self.compose), *tail(self.render_weight)),
-            result=result,
-        )
+        last: tuple[StageSpec[K], ...] = (compose_stage(self.compose), *tail(self.render_weight))
+        if self.finish is not None:
+            last = self.finish
+        return Pipeline(params=self.params, stages=(*self.stages, *last), result=result)
 
     @property
     def stage_weights(self) -> list[tuple[str, float]]:

@@ -12,8 +12,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from jobs.bus import ProgressHub
 from jobs.kind import InputLimits
 from jobs.lifecycle import Lifecycle
+from media.providers.llm.base import LLM
 from media.providers.voice.espeak_lib import VoiceInfo
 from media.storage.base import Storage
+
+
+@dataclass(frozen=True)
+class Expander:
+    """What expandIdea answers with (resolvers.expand)."""
+
+    llm: LLM | None = None  # None: the offline rules
+    timeout_seconds: float = 15.0
+    per_minute: int = 10  # calls per user a minute to a cloud model; the offline rules are not limited
 
 
 @dataclass(frozen=True)
@@ -27,6 +37,7 @@ class Services:
     limits: InputLimits = InputLimits()
     resync_seconds: float = 15.0  # a quiet subscription re-reads the row this often
     list_voices: Callable[[], Sequence[VoiceInfo]] | None = None  # for the voices query; None: not listable
+    expander: Expander = Expander()
 
     @property
     def lifecycle(self) -> Lifecycle:

@@ -28,6 +28,7 @@ class JobKind(Enum):
     SLIDESHOW = "SLIDESHOW"
     EXPLAINER = "EXPLAINER"
     TIMELINE = "TIMELINE"
+    SHORT = "SHORT"
 
 
 @strawberry.type
@@ -181,3 +182,14 @@ class JobEdge:
 class JobConnection:
     edges: list[JobEdge]
     page_info: PageInfo
+
+
+@strawberry.type(description="An idea's plan, for frontend hints (expandIdea).")
+class IdeaExpansion:
+    title: str
+    logline: str
+    tone: str
+    format: str
+    audience: str
+    hooks: list[str]
+    outline: list[str]

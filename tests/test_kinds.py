@@ -25,7 +25,10 @@ def test_job_kind_and_the_registry_name_the_same_kinds() -> None:
     assert {kind.value for kind in JobKind} == set(KINDS)
     for name, kind in KINDS.items():
         assert kind.name == name
-        assert kind.pipeline.stage_names[-4:] == ("compose", "render", "store", "finalize")
+        if kind.finish is None:
+            assert kind.pipeline.stage_names[-4:] == ("compose", "render", "store", "finalize")
+        else:  # its own last stages (the short's rendering, ready) run the shared tail inside them
+            assert kind.pipeline.stage_names[-len(kind.finish) :] == tuple(s.name for s in kind.finish)
 
 
 async def test_a_job_of_a_kind_no_worker_runs_fails_with_a_code_instead_of_looping(deps: Deps) -> None:

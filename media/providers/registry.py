@@ -23,6 +23,8 @@ from media.providers.llm.anthropic import AnthropicLLM
 from media.providers.llm.base import LLM
 from media.providers.llm.gemini import GeminiLLM
 from media.providers.llm.openai import OpenAILLM
+from media.providers.music.base import MusicSource
+from media.providers.music.offline import GeneratedMusic
 from media.providers.script.base import ScriptWriter
 from media.providers.script.llm import LLMScriptWriter
 from media.providers.script.offline import OfflineWriter
@@ -130,6 +132,10 @@ def _elevenlabs_voice(config: ProviderConfig) -> Voice:
     )
 
 
+def _generated_music(config: ProviderConfig) -> MusicSource:
+    return GeneratedMusic()
+
+
 def _stand_in_painter(config: ProviderConfig) -> Painter:
     return StandInPainter()
 
@@ -161,6 +167,8 @@ TABLE: Mapping[str, Capability[object]] = {
         "CLIPFORGE_IMAGE_PROVIDER",
         {OFFLINE: _stand_in_painter, "openai": _openai_painter},
     ),
+    # A backing track by mood, for shorts whose user brings no music.
+    "music": Capability[MusicSource]("CLIPFORGE_MUSIC_PROVIDER", {OFFLINE: _generated_music}),
 }
 
 
@@ -170,6 +178,8 @@ def make(capability: Literal["llm"], name: str, config: ProviderConfig) -> LLM |
 def make(capability: Literal["voice"], name: str, config: ProviderConfig) -> Voice: ...
 @overload
 def make(capability: Literal["image"], name: str, config: ProviderConfig) -> Painter: ...
+@overload
+def make(capability: Literal["music"], name: str, config: ProviderConfig) -> MusicSource: ...
 @overload
 def make(capability: str, name: str, config: ProviderConfig) -> object: ...
 def make(capability: str, name: str, config: ProviderConfig) -> object:
@@ -203,6 +213,11 @@ class Providers:
     # The language model, for kinds that ask it for their own shape of answer (media.providers.llm.base.Ask);
     # None: offline, and each kind writes with its own rules.
     llm: LLM | None = None
+    # The image provider itself, when a cloud one is configured (shorts paint whole frames with it, as a
+    # paid action priced for `pictures_provider`); None: offline, each kind draws its own pictures.
+    pictures: Painter | None = None
+    pictures_provider: str = OFFLINE
+    music: MusicSource = field(default_factory=GeneratedMusic)
 
     @classmethod
     def offline(cls) -> Providers:
@@ -216,10 +231,15 @@ def build_providers(choices: Mapping[str, str], config: ProviderConfig) -> Provi
     if unknown:
         raise ValueError(f"no capability {', '.join(unknown)}; the table has {', '.join(TABLE)}")
     llm = make("llm", choices.get("llm", OFFLINE), config)
+    image_name = choices.get("image", OFFLINE).strip().lower()
+    image = make("image", image_name, config)
     return Providers(
         script=OfflineWriter() if llm is None else LLMScriptWriter(llm),
         llm=llm,
         voice=make("voice", choices.get("voice", OFFLINE), config),
-        painter=scene_painter(make("image", choices.get("image", OFFLINE), config)),
+        painter=scene_painter(image),
         placeholder=PlaceholderPainter(),
+        pictures=None if image_name == OFFLINE else image,
+        pictures_provider=image_name,
+        music=make("music", choices.get("music", OFFLINE), config),
     )

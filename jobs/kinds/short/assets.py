@@ -1,0 +1,167 @@
+"""assets: one picture per scene and its frame. The picture is the user's image for that scene when given,
+else the configured image provider's from the scene's visual prompt (a paid action, checkpointed so a rerun
+or retryJob never pays twice), else the offline designer's backdrop. The `frame` artifact is the picture
+with the scene's headline where the video shows it at rest.
+
+A picture the provider fails to make is drawn offline instead and the failure kept as a warning: one bad
+scene does not cost the video.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from jobs.inputs import Wanted, fetch_inputs
+from jobs.kinds.short.drafting import DraftOutput
+from jobs.kinds.short.params import ShortParams
+from jobs.stage import StageCall
+from media.errors import MediaError
+from media.kinds.short import ShortLook, ShortScene, headlines
+from media.providers.visual.base import Theme
+from media.script import Scene
+from media.storyboard import StoryScene
+
+PARALLEL = 2  # pictures drawn at once: drawing is CPU work in threads, and there are few cores
+Source = Literal["upload", "generated", "designed"]
+
+
+class ScenePicture(BaseModel):
+    picture_key: str  # what the video shows
+    frame_key: str  # the frame artifact
+    source: Source
+
+
+class AssetsOutput(BaseModel):
+    scenes: list[ScenePicture]
+    warnings: list[str] = Field(default_factory=list)
+
+
+def look_of(call: StageCall[ShortParams], tone: str) -> ShortLook:
+    p = call.params
+    return ShortLook(
+        width=p.width,
+        height=p.height,
+        tone=tone,
+        fps=p.fps,
+        preset=p.preset,
+        crf=p.crf,
+        captions=p.captions,
+        caption_style=p.caption_style,
+        font=call.tools.caption_font,
+    )
+
+
+async def make_assets(call: StageCall[ShortParams]) -> AssetsOutput:
+    draft = call.output("drafting", DraftOutput)
+    scenes = draft.storyboard.scenes
+    look = look_of(call, draft.tone)
+    images = call.params.images
+    wanted = [
+        Wanted(name=f"image-{k:02d}", ref=ref, accept=frozenset({"image"}), label=f"images[{k}]")
+        for k, ref in enumerate(images)
+    ]
+    uploads = await fetch_inputs(call, wanted) if wanted else {}
+    folder = call.work_dir / "pictures"
+    folder.mkdir(parents=True, exist_ok=True)
+    gate = asyncio.Semaphore(PARALLEL)
+    warnings: list[str] = []
+    done = 0
+
+    async def one(k: int, scene: StoryScene) -> ScenePicture:
+        nonlocal done
+        source: Source = "upload"
+        async with gate:
+            if k < len(images):
+                key = uploads[f"image-{k:02d}"].key
+            else:
+                key, source, warning = await _picture(call, k, scene, look, folder)
+                if warning:
+                    warnings.append(warning)
+            frame_key = await _frame(call, k, key, scene, look, folder)
+        done += 1
+        await call.report(done / len(scenes), f"{done}/{len(scenes)} frames")
+        return ScenePicture(picture_key=key, frame_key=frame_key, source=source)
+
+    made = await asyncio.gather(*(one(k, scene) for k, scene in enumerate(scenes)))
+    return AssetsOutput(scenes=list(made), warnings=sorted(warnings))
+
+
+async def _picture(
+    call: StageCall[ShortParams], k: int, scene: StoryScene, look: ShortLook, folder: Path
+) -> tuple[str, Source, str | None]:
+    warning = None
+    if call.providers.pictures is not None and scene.visual_prompt.strip():
+        try:
+            key = await call.once(f"picture-{k}", lambda: _generate(call, k, scene, folder), str)
+            return key, "generated", None
+        except MediaError as exc:
+            warning = f"scene {k + 1} picture: {exc.code}: {exc.message} (drawn offline instead)"
+    return await _design(call, k, look, folder), "designed", warning
+
+
+async def _generate(call: StageCall[ShortParams], k: int, scene: StoryScene, folder: Path) -> str:
+    painter = call.providers.pictures
+    assert painter is not None
+    prompt = Scene(narration=scene.narration or ".", visual="image", content=scene.visual_prompt)
+    provider = call.providers.pictures_provider
+    async with call.paid("generate_image", provider=provider, item=f"scene-{k}"):
+        path = await painter.paint(
+            prompt,
+            folder / f"picture-{k:02d}.png",
+            width=call.params.width,
+            height=call.params.height,
+            theme=Theme(),
+        )
+        key = f"jobs/{call.job_id}/pictures/scene-{k:02d}{path.suffix}"
+        content_type = "image/png" if path.suffix == ".png" else "image/jpeg"
+        await call.add_artifact(
+            "picture", key, content_type, await call.tools.storage.put_file(key, path, content_type)
+        )
+    return key
+
+
+async def _design(call: StageCall[ShortParams], k: int, look: ShortLook, folder: Path) -> str:
+    # Imported here: numpy and OpenCV stay out of the API process, which imports every kind's declaration.
+    from media.kinds.short_look import PALETTES
+    from media.providers.visual.backdrop import paint_backdrop, seed_of
+    from media.providers.visual.canvas import save_png
+
+    path = folder / f"picture-{k:02d}.png"  # where _frame looks for it
+    seed = seed_of(call.params.idea, look.tone, k)
+
+    def draw() -> None:
+        save_png(paint_backdrop(look.width, look.height, PALETTES[look.tone], seed), path)
+
+    await asyncio.to_thread(draw)
+    key = f"jobs/{call.job_id}/pictures/scene-{k:02d}.png"
+    await call.add_artifact(
+        "picture", key, "image/png", await call.tools.storage.put_file(key, path, "image/png")
+    )
+    return key
+
+
+async def _frame(
+    call: StageCall[ShortParams], k: int, picture_key: str, scene: StoryScene, look: ShortLook, folder: Path
+) -> str:
+    from media.providers.visual.backdrop import paint_frame
+
+    local = folder / f"picture-{k:02d}{Path(picture_key).suffix}"
+    if not local.exists():
+        await call.tools.storage.fetch_to(picture_key, local)
+    shown = ShortScene(0.0, scene.duration, local, scene.on_screen_text, 0.0, ())
+    headline = next(iter(headlines([shown], look)), None)
+    path = folder / f"frame-{k:02d}.jpg"
+
+    def draw() -> None:
+        paint_frame(local, headline, look.width, look.height).save(path, format="JPEG", quality=88)
+
+    await asyncio.to_thread(draw)
+    key = f"jobs/{call.job_id}/frames/scene-{k:02d}.jpg"
+    await call.add_artifact(
+        "frame", key, "image/jpeg", await call.tools.storage.put_file(key, path, "image/jpeg")
+    )
+    return key
