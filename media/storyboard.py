@@ -82,11 +82,16 @@ class StoryboardInvalid(Exception):
 
 
 def words(text: str) -> int:
-    """Words, for pacing: tokens between spaces, and in Chinese or Japanese (no spaces) one per two
-    characters."""
-    tokens = [t for t in text.split() if any(ch.isalnum() for ch in t)]
-    unspaced = sum(1 for ch in text if "\u3040" <= ch <= "\u30ff" or "\u3400" <= ch <= "\u9fff")
-    return len(tokens) + unspaced // 2
+    """Words, for pacing: tokens between spaces; in Chinese or Japanese (written without spaces) one per
+    two characters."""
+    count = 0
+    for token in text.split():
+        unspaced = sum(1 for ch in token if "\u3040" <= ch <= "\u30ff" or "\u3400" <= ch <= "\u9fff")
+        if unspaced:
+            count += (unspaced + 1) // 2
+        elif any(ch.isalnum() for ch in token):
+            count += 1
+    return count
 
 
 def parse_storyboard(

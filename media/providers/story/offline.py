@@ -174,7 +174,8 @@ def write_storyboard(
     """A hook, beats, a close, lasting exactly `seconds` in all; at least `min_scenes` scenes (one per
     image the user brought)."""
     text = clean_idea(idea)
-    beats = max(3, min(6, round((seconds - 8) / 6.5)), min_scenes - 2)
+    # A cut every 5 to 6 seconds: the pace of the platforms' shorts.
+    beats = max(3, min(6, round((seconds - 7) / 5.5)), min_scenes - 2)
     durations = _durations(seconds, beats, hook_words=words(expansion.hooks[0]))
     if not english(language):
         return _as_given(text, expansion, durations)
@@ -191,7 +192,8 @@ def write_storyboard(
     ]
     for k in range(beats):
         beat = outline[k].rstrip(".!?")
-        lines = [f"{beat}.", *(sayings[(2 * k + j) % len(sayings)] for j in range(3))]
+        # Beat k opens with saying k: no two beats (at most six) say the same first thing.
+        lines = [f"{beat}.", *(sayings[(k + 2 * j) % len(sayings)] for j in range(3))]
         scenes.append(
             StoryScene(
                 narration=_fit(lines, durations[k + 1]),
@@ -202,7 +204,7 @@ def write_storyboard(
         )
     scenes.append(
         StoryScene(
-            narration=_fit([_CLOSES[len(text) % len(_CLOSES)]], durations[-1]),
+            narration=_pick(_CLOSES, len(text), durations[-1]),
             on_screen_text="Follow for more",
             visual_prompt=_prompt(text, "a calm closing shot", expansion.tone),
             duration=durations[-1],
@@ -255,6 +257,13 @@ def _fit(lines: list[str], seconds: float) -> str:
             break
         said.append(line)
     return _clip(" ".join(said), 600)
+
+
+def _pick(lines: tuple[str, ...], start: int, seconds: float) -> str:
+    """The first of `lines` from `start` on (round the end) that can be said in time, else the shortest."""
+    budget = int((seconds - _LEAD_SECONDS) * WORDS_PER_SECOND)
+    turn = [lines[(start + k) % len(lines)] for k in range(len(lines))]
+    return next((line for line in turn if words(line) <= budget), min(lines, key=words))
 
 
 def guess_tone(text: str) -> str:
