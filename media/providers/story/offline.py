@@ -327,8 +327,8 @@ def _parts(text: str, clauses: list[str], most: int) -> list[str]:
     tokens = text.split()
     if len(tokens) < 3:
         return [text] * 3
-    third = -(-len(tokens) // 3)
-    return [" ".join(tokens[k : k + third]) for k in range(0, len(tokens), third)][:3]
+    sizes = [len(tokens) // 3 + (1 if k < len(tokens) % 3 else 0) for k in range(3)]
+    return [" ".join(tokens[sum(sizes[:k]) : sum(sizes[: k + 1])]) for k in range(3)]
 
 
 def _short(text: str, limit: int = 6) -> str:
