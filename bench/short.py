@@ -45,24 +45,46 @@ def busy_cpu_seconds() -> float:
     return (user + nice + system) / ticks
 
 
-def tree_cpu_seconds(pid: int) -> float:
-    """CPU seconds of `clipforge up` and everything under it (API, worker, render children: the ones that
-    ended are counted in their parent's children times)."""
+def cpu_by_role(pid: int) -> dict[str, float]:
+    """CPU seconds of `clipforge up`'s parts: the API (its own process), the worker with the render
+    processes it ran (ended children count in their parent's children times), the embedded Redis."""
     root = psutil.Process(pid)
-    total = 0.0
-    for process in [root, *root.children(recursive=True)]:
+    roles = {"api": 0.0, "worker and renders": 0.0, "redis": 0.0}
+    t = root.cpu_times()
+    roles["api"] = t.user + t.system
+    for process in root.children(recursive=True):
         try:
-            t = process.cpu_times()
+            t, line = process.cpu_times(), " ".join(process.cmdline())
         except psutil.NoSuchProcess:
             continue
-        total += t.user + t.system + t.children_user + t.children_system
-    return total
+        role = "redis" if "redis" in line else "worker and renders"
+        roles[role] += t.user + t.system + t.children_user + t.children_system
+    return roles
+
+
+EXPAND = """mutation($input: ExpandIdeaInput!) { expandIdea(input: $input) {
+  __typename ... on IdeaExpansion { title } ... on Problem { code } } }"""
+
+
+def expand_latency(base: str, http: httpx.Client, calls: int = 30) -> None:
+    """expandIdea offline, through HTTP as a frontend calls it: the whole round trip of each call."""
+    took = []
+    for k in range(calls):
+        variables = {"input": {"idea": f"{IDEA} ({k})"}}
+        started = time.perf_counter()
+        answer = http.post(f"{base}/graphql", json={"query": EXPAND, "variables": variables}).json()
+        took.append(time.perf_counter() - started)
+        if answer["data"]["expandIdea"]["__typename"] != "IdeaExpansion":
+            raise SystemExit(f"expandIdea refused: {answer}")
+    took.sort()
+    print(f"  expandIdea (offline, HTTP round trip, {calls} calls): median {took[calls // 2] * 1000:.1f} ms, "
+          f"slowest {took[-1] * 1000:.1f} ms (target: well under 100 ms)")  # fmt: skip
 
 
 def run_once(base: str, http: httpx.Client, length: float, work: Path, up_pid: int) -> float:
     variables = {"input": {"idea": IDEA, "durationSeconds": length}}
     load_before, cpu_before = os.getloadavg()[0], busy_cpu_seconds()
-    ours_before = tree_cpu_seconds(up_pid)
+    ours_before = cpu_by_role(up_pid)
     started = time.perf_counter()
     created = http.post(f"{base}/graphql", json={"query": CREATE, "variables": variables}).json()
     created = created["data"]["createShort"]
@@ -74,10 +96,11 @@ def run_once(base: str, http: httpx.Client, length: float, work: Path, up_pid: i
         job = job["data"]["job"]
         if job["status"] in ("COMPLETED", "FAILED", "CANCELLED"):
             break
-        time.sleep(0.05)
+        time.sleep(0.1)  # ten polls a second: the wall time to within 0.1 s, without loading the API
     wall = time.perf_counter() - started
     cpu_all = busy_cpu_seconds() - cpu_before
-    ours = tree_cpu_seconds(up_pid) - ours_before
+    roles = {role: cpu - ours_before[role] for role, cpu in cpu_by_role(up_pid).items()}
+    ours = sum(roles.values())
     if job["status"] != "COMPLETED":
         raise SystemExit(f"the job ended {job['status']}: {job.get('error')}")
     video = work / "short.mp4"
@@ -92,8 +115,8 @@ def run_once(base: str, http: httpx.Client, length: float, work: Path, up_pid: i
         print(f"    {stage['name']:<10} {seconds(stage['startedAt'], stage['finishedAt']):6.2f} s")
     cores = os.cpu_count() or 1
     load_after = os.getloadavg()[0]
-    print(f"  clipforge used {ours:.1f} CPU-s ({ours / duration:.2f} CPU-s per second of video); the whole "
-          f"machine {cpu_all:.1f} CPU-s")  # fmt: skip
+    split = ", ".join(f"{role} {cpu:.1f}" for role, cpu in roles.items())
+    print(f"  clipforge used {ours:.1f} CPU-s ({split}); the whole machine {cpu_all:.1f} CPU-s")
     others = max(0.0, cpu_all - ours)
     print(f"  machine: load average {load_before:.1f} before, {load_after:.1f} after, on {cores} cores; "
           f"others took {others:.1f} CPU-s of the {cores * wall:.1f} there were")  # fmt: skip
@@ -127,6 +150,7 @@ def main() -> None:
                 else:
                     raise SystemExit("clipforge up did not start within 30 s")
                 print(f"{args.seconds:g} s offline short from a one-line idea, 1080x1920 30 fps")
+                expand_latency(base, http)
                 ratios = [run_once(base, http, args.seconds, Path(tmp), up.pid) for _ in range(args.runs)]
                 if len(ratios) > 1:
                     print(f"  median ratio {sorted(ratios)[len(ratios) // 2]:.2f}x over {len(ratios)} runs")

@@ -124,3 +124,14 @@ async def test_a_narration_longer_than_its_storyboard_fails_the_job_with_a_typed
     job = (await service.gql(DONE, {"id": created["id"]}))["data"]["job"]
     assert (job["status"], job["stage"], job["error"]["code"]) == ("FAILED", "audio", "NARRATION_TOO_LONG")
     assert "longer than the storyboard's 15 s" in job["error"]["message"]
+
+
+@pytest.mark.slow
+async def test_text_the_font_cannot_draw_fails_before_any_frame_is_drawn(service: Service) -> None:
+    created = await create(service, idea="猫はなぜ箱が好きなのか。", language="ja")
+    assert created["__typename"] == "Job", created
+    await service.drain_queue()
+    job = (await service.gql(DONE, {"id": created["id"]}))["data"]["job"]
+    assert (job["status"], job["stage"], job["error"]["code"]) == ("FAILED", "assets", "MISSING_GLYPHS")
+    assert "猫" in job["error"]["message"] and "CLIPFORGE_CAPTION_FONT" in job["error"]["message"]
+    assert not [a for a in job["artifacts"] if a["kind"] in ("picture", "frame")]

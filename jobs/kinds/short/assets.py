@@ -21,9 +21,11 @@ from jobs.kinds.short.params import ShortParams
 from jobs.stage import StageCall
 from media.errors import MediaError
 from media.kinds.short import ShortLook, ShortScene, headlines
+from media.kinds.short_look import bold_font
 from media.providers.visual.base import Theme
 from media.script import Scene
 from media.storyboard import StoryScene
+from media.timeline.fonts import missing_glyphs
 
 PARALLEL = 2  # pictures drawn at once: drawing is CPU work in threads, and there are few cores
 Source = Literal["upload", "generated", "designed"]
@@ -59,6 +61,9 @@ async def make_assets(call: StageCall[ShortParams]) -> AssetsOutput:
     draft = call.output("drafting", DraftOutput)
     scenes = draft.storyboard.scenes
     look = look_of(call, draft.tone)
+    # Before anything is drawn: a frame of empty boxes is worse than a clear error.
+    said = " ".join(f"{s.on_screen_text} {s.narration}" for s in scenes)
+    check_glyphs(look.font, said)
     images = call.params.images
     wanted = [
         Wanted(name=f"image-{k:02d}", ref=ref, accept=frozenset({"image"}), label=f"images[{k}]")
@@ -88,6 +93,19 @@ async def make_assets(call: StageCall[ShortParams]) -> AssetsOutput:
 
     made = await asyncio.gather(*(one(k, scene) for k, scene in enumerate(scenes)))
     return AssetsOutput(scenes=list(made), warnings=sorted(warnings))
+
+
+def check_glyphs(font: Path | None, text: str) -> None:
+    """MISSING_GLYPHS naming the characters the headline and caption font cannot draw."""
+    path = bold_font(font)
+    missing = missing_glyphs(path, text)
+    if missing:
+        raise MediaError(
+            "MISSING_GLYPHS",
+            f"the headlines and captions need characters the font {path.name} has no glyphs for: "
+            f"{missing!r}; set CLIPFORGE_CAPTION_FONT to a font that has them (e.g. Noto Sans CJK for "
+            "Chinese or Japanese)",
+        )
 
 
 async def _picture(

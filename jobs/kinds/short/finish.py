@@ -22,10 +22,7 @@ from jobs.kinds.short.drafting import DraftOutput
 from jobs.kinds.short.params import ShortParams
 from jobs.stage import StageCall
 from jobs.tail import ComposeOutput, RenderOutput, StoreOutput, compose_stage, finalize, render, store
-from media.errors import MediaError
 from media.kinds.short import ShortScene, short_timeline
-from media.kinds.short_look import bold_font
-from media.timeline.fonts import missing_glyphs
 from media.timeline.model import Timeline, Word
 
 
@@ -60,20 +57,7 @@ async def compose(call: StageCall[ShortParams]) -> Timeline:
             words,
         )
         scenes.append(shown)
-    _check_glyphs(look.font, " ".join(s.headline + " " + " ".join(w.text for w in s.words) for s in scenes))
     return short_timeline(scenes, Path(audio.soundtrack_key), look)
-
-
-def _check_glyphs(font: Path | None, text: str) -> None:
-    path = bold_font(font)
-    missing = missing_glyphs(path, text)
-    if missing:
-        raise MediaError(
-            "MISSING_GLYPHS",
-            f"the headlines and captions need characters the font {path.name} has no glyphs for: "
-            f"{missing!r}; set CLIPFORGE_CAPTION_FONT to a font that has them (e.g. Noto Sans CJK for "
-            "Chinese or Japanese)",
-        )
 
 
 _COMPOSE = compose_stage(compose)
