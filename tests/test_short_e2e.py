@@ -220,8 +220,14 @@ async def test_a_one_line_idea_becomes_a_30_second_vertical_voiced_captioned_sho
 
     starts = [sum(durations[:k]) for k in range(len(durations))]
     middles = {round((s + d / 2) * FPS) for s, d in zip(starts, durations, strict=True)}
-    # Words to check the highlight of: those with an earlier word in the same phrase, a few per scene.
-    checked = [(t, w) for _, said in karaoke for w, t in said[1:3]]
+    # Words to check the highlight of: two per phrase, each after a word of its phrase said long enough
+    # before (0.15 s) that 0.1 s earlier that word is the one highlighted.
+    checked = [
+        (t, w)
+        for _, said in karaoke
+        for w, t in [(w, t) for (_, t0), (w, t) in zip(said, said[1:], strict=False) if t - t0 >= 0.15][:2]
+    ]
+    assert len(checked) >= 2 * len(durations)
     marks = {round((t - 0.1) * FPS) for t, _ in checked} | {round((t + 0.1) * FPS) for t, _ in checked}
     decoded = decode(video, middles, marks, accent=(0xFF, 0xF2, 0x75))  # the upbeat palette's accent
 

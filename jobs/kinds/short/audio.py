@@ -17,6 +17,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from jobs.inputs import Wanted, fetch_inputs
+from jobs.kinds.short.assets import look_of
 from jobs.kinds.short.drafting import DraftOutput
 from jobs.kinds.short.params import ShortParams
 from jobs.stage import StageCall
@@ -78,13 +79,9 @@ async def make_audio(call: StageCall[ShortParams]) -> AudioOutput:
         else SceneVoice()
         for s, at in zip(spoken, starts, strict=True)
     ]
-    storage = call.tools.storage
-    said = [v for v in voices if v.narration_key is not None and v.start is not None]
-    paths = await asyncio.gather(
-        *(storage.fetch_to(v.narration_key or "", folder / f"said-{k:02d}-{Path(v.narration_key or '').name}")
-          for k, v in enumerate(said))
-    )  # fmt: skip
-    placed = [(path, v.start or 0.0) for path, v in zip(paths, said, strict=True)]
+    placed = await _fetched(
+        call, [(s.key, at) for s, at in zip(spoken, starts, strict=True) if s and at is not None], folder
+    )
     voiceover = folder / "voiceover.wav"
     voice_lufs = await asyncio.to_thread(_voiceover, placed, total, voiceover)
     voiceover_key = await _store(call, "voiceover", voiceover, "audio/wav")
@@ -106,6 +103,19 @@ async def make_audio(call: StageCall[ShortParams]) -> AudioOutput:
         loudness_lufs=round(report[0], 2),
         true_peak_db=round(report[1], 2),
     )
+
+
+async def _fetched(
+    call: StageCall[ShortParams], said: list[tuple[str, float]], folder: Path
+) -> list[tuple[Path, float]]:
+    """Each stored narration as a local file, with where it starts (a rerun finds them only in storage)."""
+    paths = await asyncio.gather(
+        *(
+            call.tools.storage.fetch_to(key, folder / f"said-{k:02d}{Path(key).suffix}")
+            for k, (key, _) in enumerate(said)
+        )
+    )
+    return [(path, start) for path, (_, start) in zip(paths, said, strict=True)]
 
 
 async def _speak(call: StageCall[ShortParams], k: int, text: str, folder: Path) -> Spoken:
@@ -152,8 +162,6 @@ async def _music(
 
 async def _subtitles(call: StageCall[ShortParams], draft: DraftOutput, voices: list[SceneVoice]) -> list[str]:
     """The subtitle files, cut from the same caption clips the video burns in."""
-    from jobs.kinds.short.assets import look_of
-
     look = look_of(call, draft.tone)
     board = draft.storyboard
     scenes = [

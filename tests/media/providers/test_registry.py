@@ -28,9 +28,10 @@ CHOSEN_BY = {
     "llm": "CLIPFORGE_LLM_PROVIDER",
     "voice": "CLIPFORGE_TTS_PROVIDER",
     "image": "CLIPFORGE_IMAGE_PROVIDER",
+    "music": "CLIPFORGE_MUSIC_PROVIDER",
 }
 # The method of each capability's Protocol: what the built provider must have.
-METHOD = {"llm": "complete", "voice": "speak", "image": "paint"}
+METHOD = {"llm": "complete", "voice": "speak", "image": "paint", "music": "backing_track"}
 # Every cloud provider and the variable holding its key; the test below keeps this list equal to the table.
 KEYS = [
     ("llm", "openai", "CLIPFORGE_OPENAI_API_KEY"),
