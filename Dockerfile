@@ -10,5 +10,5 @@ COPY db db
 RUN pip install --no-cache-dir .
 ENV CLIPFORGE_DATA_DIR=/data
 VOLUME /data
-EXPOSE 8000
+EXPOSE 8000 8001
 CMD ["clipforge", "api"]

@@ -1,4 +1,5 @@
-"""The ASGI app: GraphQL (HTTP + graphql-transport-ws) at /graphql, stored files at /files."""
+"""The ASGI app: the web page at /, GraphQL (HTTP + graphql-transport-ws) at /graphql, stored files at /files;
+/healthz, /readyz and /metrics for operators (clipforge.probes, clipforge.metrics)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,20 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from clipforge.body_limit import BodyLimit
 from clipforge.graphql_app import GraphQLApp
+from clipforge.metrics import ApiGauges, api_metrics_endpoint
+from clipforge.page import page_routes
+from clipforge.probes import Check, database_answers, healthz, readyz, redis_answers, workers_alive
+from clipforge.request_id import RequestId
 from clipforge.settings import Settings
 from clipforge.wiring import open_services
+from jobs.metrics import Metrics
 from media.storage.local import LocalStorage, guess_content_type, verify
+from resolvers.context import Services
 from schema import QueryLimits, build_schema
 
 
@@ -33,14 +40,33 @@ def query_limits(settings: Settings) -> QueryLimits:
 
 def create_app(settings: Settings) -> Starlette:
     secret = settings.secret_bytes()
+    metrics = Metrics()
+    live: dict[str, Services] = {}  # while the app runs: what its gauges read
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            app.state.services = await open_services(settings, stack)
-            yield
+            app.state.services = live["services"] = await open_services(settings, stack, metrics)
+            try:
+                yield
+            finally:
+                live.clear()
 
     graphql = GraphQLApp(build_schema(query_limits(settings)), settings)
+
+    def subscriptions() -> int:
+        services = live.get("services")
+        return services.hub.subscriber_count if services else 0
+
+    gauges = ApiGauges(metrics, subscriptions, lambda: sum(graphql.slots.open.values()))
+
+    def readiness(request: Request) -> dict[str, Check]:
+        services: Services = request.app.state.services
+        return {
+            "database": lambda: database_answers(services.sessions),
+            "redis": lambda: redis_answers(services.queue),
+            "workers": lambda: workers_alive(services.queue, settings.ready_heartbeat_seconds),
+        }
 
     async def files(request: Request) -> Response:
         key = request.path_params["key"]
@@ -48,7 +74,9 @@ def create_app(settings: Settings) -> Starlette:
             key, request.query_params.get("exp"), request.query_params.get("sig"), secret, time.time()
         ):
             return JSONResponse({"error": "FORBIDDEN", "message": "link is invalid or expired"}, 403)
-        storage: LocalStorage = request.app.state.services.storage
+        storage = request.app.state.services.storage
+        if not isinstance(storage, LocalStorage):  # a hosted store serves its own files
+            return JSONResponse({"error": "NOT_FOUND"}, 404)
         try:
             path = storage.path_for(key)
         except ValueError:
@@ -57,20 +85,19 @@ def create_app(settings: Settings) -> Starlette:
             return JSONResponse({"error": "NOT_FOUND"}, 404)
         return FileResponse(path, media_type=guess_content_type(key))
 
-    async def health(request: Request) -> Response:
-        return JSONResponse({"ok": True})
-
-    async def home(request: Request) -> Response:
-        return RedirectResponse("/graphql")
-
     return Starlette(
         routes=[
-            Route("/", home),
-            Route("/healthz", health),
+            *page_routes(),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz(readiness)),
+            Route("/metrics", api_metrics_endpoint(gauges, metrics)),
             Route("/files/{key:path}", files),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
         ],
         lifespan=lifespan,
-        middleware=[Middleware(BodyLimit, max_bytes=settings.max_request_bytes)],
+        middleware=[
+            Middleware(RequestId),
+            Middleware(BodyLimit, max_bytes=settings.max_request_bytes),
+        ],
     )

@@ -1,82 +1,36 @@
-"""clipforge up | api | worker | migrate | create-key | credits grant."""
+"""clipforge up | api | worker | migrate | create-key | credits grant | make <kind> …"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
-import os
-import signal
-import subprocess
 import sys
 
 import uvicorn
 
-from clipforge.embedded import EmbeddedRedis
+from clipforge.failures import one_line, reaching
+from clipforge.logs import configure as configure_logging
+from clipforge.prepare import prepare_folders, require_migrated
 from clipforge.settings import Settings
 from clipforge.wiring import migrate
 
 log = logging.getLogger("clipforge")
 
 
-def _logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-
-
 def serve_api(settings: Settings) -> None:
     from clipforge.app import create_app
 
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
-
-
-def up(settings: Settings) -> None:
-    """Everything on one machine: embedded Redis if none is configured, migrations, API + one worker."""
-    # uvicorn re-raises the signal that stopped it once it has shut down. SIGTERM's default action would
-    # then kill this process on the spot, leaving the worker and Redis it started running; exiting instead
-    # runs the `finally` below.
-    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
-    embedded = None
-    if not settings.redis_url:
-        embedded = EmbeddedRedis(settings.data_dir / "redis")
-        settings = settings.model_copy(update={"redis_url": embedded.start()})
-        log.info("started embedded Redis at %s (set REDIS_URL to use your own)", settings.redis_url)
-    worker = None
-    try:
-        asyncio.run(migrate(settings))
-        env = dict(os.environ)
-        env.update(
-            REDIS_URL=str(settings.redis_url),
-            CLIPFORGE_DATA_DIR=str(settings.data_dir.resolve()),
-            CLIPFORGE_SIGNING_SECRET=settings.secret_bytes().decode(),
-            CLIPFORGE_PUBLIC_BASE_URL=settings.base_url,
-        )
-        if settings.database_url is None:
-            env["DATABASE_URL"] = settings.resolved_database_url
-        # Own session: on Ctrl-C we stop the API first, then the worker, then Redis, in that order.
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "clipforge", "worker"], env=env, start_new_session=True
-        )
-        print(f"\n  clipforge is up:  GraphiQL at {settings.base_url}/graphql\n", flush=True)
-        serve_api(settings)
-    finally:
-        if worker is not None:
-            worker.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                worker.wait(20)
-            if worker.poll() is None:
-                worker.kill()
-        if embedded is not None:
-            embedded.stop()
+    # log_config=None: uvicorn's lines go through our logging (clipforge.logs), JSON or console alike.
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
 
 
 def print_new_key(settings: Settings, user_id: str, name: str | None) -> None:
     from clipforge.keys import create_key
 
     try:
-        key = asyncio.run(create_key(settings, user_id, name))
+        with reaching("the database"):
+            key = asyncio.run(create_key(settings, user_id, name))
     except ValueError as err:
         sys.exit(f"clipforge: {err}")
     # Only the key on stdout, so scripts can capture it; it is stored hashed and cannot be shown again.
@@ -97,13 +51,19 @@ def grant(settings: Settings, user_id: str, amount: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["make"]:  # a client of a server: its options come from the server's schema
+        from clipforge.make.command import main as make
+
+        sys.exit(make(argv[1:]))
     parser = argparse.ArgumentParser(prog="clipforge", description=__doc__)
     parser.add_argument(
         "command",
-        choices=["up", "api", "worker", "migrate", "create-key", "credits"],
+        choices=["up", "api", "worker", "migrate", "create-key", "credits", "make"],
         help="up: all-in-one for one machine; api / worker: the pieces for production; migrate: the DB; "
         "create-key: a user (--user) and an API key for them, printed once; "
-        "credits grant --user ID N: give a user N credits",
+        "credits grant --user ID N: give a user N credits; "
+        "make <kind> …: create a job on a server and follow it (clipforge make --help)",
     )
     parser.add_argument("words", nargs="*", help="credits: grant N")
     parser.add_argument("--user", help="create-key, credits: the user's id (created if new)")
@@ -113,19 +73,29 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"{args.command} needs --user")
     if args.command == "credits" and (len(args.words) != 2 or args.words[0] != "grant"):
         parser.error("usage: clipforge credits grant --user ID N")
-    settings = Settings()
-    _logging(settings)
-    if args.command == "up":
-        up(settings)
-    elif args.command == "api":
-        serve_api(settings)
-    elif args.command == "worker":
-        from clipforge.worker import run_worker
+    # Every command: one clear line and a non-zero status when its surroundings fail (clipforge.failures),
+    # and its folders made first, so a fresh CLIPFORGE_DATA_DIR just works (clipforge.prepare).
+    with one_line():
+        settings = Settings()
+        configure_logging(settings.log_level, settings.log_format)
+        prepare_folders(settings)
+        if args.command in ("api", "worker"):
+            asyncio.run(require_migrated(settings))
+        if args.command == "up":
+            from clipforge.up import up
 
-        asyncio.run(run_worker(settings))
-    elif args.command == "create-key":
-        print_new_key(settings, args.user, args.name)
-    elif args.command == "credits":
-        grant(settings, args.user, args.words[1])
-    else:
-        asyncio.run(migrate(settings))
+            up(settings, serve_api)
+        elif args.command == "api":
+            serve_api(settings)
+        elif args.command == "worker":
+            from clipforge.worker import run_worker
+
+            asyncio.run(run_worker(settings))
+        elif args.command == "create-key":
+            print_new_key(settings, args.user, args.name)
+        elif args.command == "credits":
+            with reaching("the database"):
+                grant(settings, args.user, args.words[1])
+        else:
+            with reaching("the database"):
+                asyncio.run(migrate(settings))

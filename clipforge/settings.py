@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -83,6 +84,64 @@ class Settings(BaseSettings):
     default_credits: int = Field(100, ge=0)
     credit_prices: dict[str, int] = Field(default_factory=dict)
     prices_usd: dict[str, float] = Field(default_factory=dict)
+    # AI scene video (issue 11): who makes a scene's image and the video made from it (offline needs no key;
+    # runway needs CLIPFORGE_RUNWAY_API_KEY), where Runway's API is, how often its tasks are polled (Runway:
+    # not faster than every 5 s) and how long one may take before the job gives up on it.
+    image_gen_provider: str = "offline"  # offline | runway
+    image_to_video_provider: str = "offline"  # offline | runway
+    runway_api_key: SecretStr = SecretStr("")
+    runway_base_url: str = "https://api.dev.runwayml.com"
+    runway_poll_seconds: float = Field(5.0, gt=0)
+    runway_max_wait_seconds: float = Field(900.0, gt=0)
+
+    # --- Supabase (issue 14): Storage buckets, Auth users, its Postgres pooler ---
+    storage: Literal["local", "supabase"] = "local"
+    supabase_url: str = Field("", validation_alias=AliasChoices("SUPABASE_URL", "CLIPFORGE_SUPABASE_URL"))
+    supabase_service_role_key: SecretStr = Field(
+        SecretStr(""),
+        validation_alias=AliasChoices("SUPABASE_SERVICE_ROLE_KEY", "CLIPFORGE_SUPABASE_SERVICE_ROLE_KEY"),
+    )
+    storage_bucket_images: str = "generated-content"  # public: shared images at plain URLs
+    storage_bucket_videos: str = "video-files"  # private: everything else, behind signed URLs
+    signed_url_seconds: int = Field(3600, gt=0)  # how long a private file's URL works (every storage)
+    # One request per Supabase call may take this long; a 6 MiB chunk of a resumable upload is one request.
+    supabase_storage_timeout_seconds: float = Field(300.0, gt=0)
+    # Larger files go up resumably (tus) in 6 MiB chunks, as Supabase recommends above 6 MB.
+    supabase_resumable_above_bytes: int = Field(6 * 1024 * 1024, ge=0)
+    # keys: API keys only; supabase: Supabase Auth access tokens only; both: either. With supabase or both,
+    # every request must carry one (CLIPFORGE_AUTH_REQUIRED is implied).
+    auth: Literal["keys", "supabase", "both"] = "keys"
+    # The project's legacy HS256 JWT secret; unset: only asymmetric keys (ES256/RS256) from its JWKS.
+    supabase_jwt_secret: SecretStr = Field(
+        SecretStr(""), validation_alias=AliasChoices("SUPABASE_JWT_SECRET", "CLIPFORGE_SUPABASE_JWT_SECRET")
+    )
+    supabase_jwks_cache_seconds: float = Field(600.0, gt=0)  # Supabase's own edge caches it for 10 min
+    # A token naming a key we do not have makes us fetch the JWKS again, at most this often.
+    supabase_jwks_refetch_gap_seconds: float = Field(10.0, ge=0)
+    # Behind a transaction-mode pooler (Supabase's Supavisor on port 6543, PgBouncer) a connection is not
+    # ours between transactions, so asyncpg must not keep prepared statements. Unset: on for port 6543.
+    database_transaction_pooler: bool | None = None
+
+    # --- Operating it (issue 17, parts 3-4): signed webhooks, logs, health, metrics, `up` supervision ---
+    # A POST to a webhook endpoint gives up after this long (connect + answer); the attempt is then retried.
+    webhook_timeout_seconds: float = Field(15.0, gt=0, le=60)
+    # Waits after each failed attempt (Svix's schedule, jittered by 10 %), as long as the next attempt
+    # falls within webhook_retry_for_seconds of the event; the last one is moved to that limit.
+    webhook_retry_delays: list[float] = [5, 300, 1800, 7200, 18000, 36000, 36000]
+    webhook_retry_for_seconds: float = Field(86400.0, gt=0)
+    max_webhooks_per_user: int = 20
+    # json: one JSON object a line; console: for people. Unset: console on a terminal, json otherwise.
+    log_format: Literal["json", "console"] | None = None
+    # The worker's own HTTP server (/healthz, /readyz, /metrics). Unset: none, except under `clipforge up`,
+    # which gives its worker PORT + 1.
+    worker_port: int | None = None
+    heartbeat_seconds: float = Field(2.0, gt=0)  # how often each worker says it is alive (Redis)
+    # /readyz wants a worker heartbeat this recent.
+    ready_heartbeat_seconds: float = Field(15.0, gt=0)
+    # `clipforge up` restarts a dead worker after 1 s, doubling up to this while it keeps dying.
+    worker_restart_max_seconds: float = Field(30.0, gt=0)
+
+    # --- Shorts (issue 12: createShort, expandIdea) ---
     # Shorts (createShort, expandIdea): the idea's length; expandIdea on a cloud model
     # (CLIPFORGE_LLM_PROVIDER) answers within a timeout and at most so many times a minute per user; the
     # music bed under the voice:
@@ -114,6 +173,15 @@ class Settings(BaseSettings):
     @property
     def base_url(self) -> str:
         return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def requires_auth(self) -> bool:
+        return self.auth_required or self.auth != "keys"
+
+    @property
+    def supabase_issuer(self) -> str:
+        """The `iss` of the project's access tokens."""
+        return f"{self.supabase_url.rstrip('/')}/auth/v1"
 
     def secret_bytes(self) -> bytes:
         """The URL-signing secret: configured, or generated once and kept in data_dir so that the API

@@ -8,6 +8,7 @@ from contextlib import AsyncExitStack
 from dataclasses import replace
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clipforge.settings import Settings
 from db import repo
@@ -16,7 +17,9 @@ from db.migrate import upgrade
 from jobs import queue
 from jobs.bus import ProgressHub
 from jobs.kind import InputLimits
+from jobs.metrics import Metrics
 from jobs.money import DEFAULT_CREDIT_PRICES, Pricing
+from media.errors import MediaError
 from media.inputs.fetch import FetchLimits
 from media.providers.http import ProviderError
 from media.providers.llm.anthropic import AnthropicLLM
@@ -25,9 +28,13 @@ from media.providers.llm.gemini import GeminiLLM
 from media.providers.llm.openai import OpenAILLM
 from media.providers.prices import DEFAULT_PRICES_USD
 from media.providers.voice.catalog import check_voice, list_voices
+from media.storage.base import Storage
 from media.storage.local import LocalStorage
+from media.storage.supabase import Buckets, open_supabase_storage
 from media.timeline.checks import Limits as TimelineLimits
+from resolvers.auth import Authenticator
 from resolvers.context import Expander, Services
+from resolvers.tokens import SupabaseTokens
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +47,34 @@ def require_redis_url(settings: Settings) -> str:
     return settings.redis_url
 
 
-def storage_for(settings: Settings) -> LocalStorage:
-    return LocalStorage(settings.storage_root, settings.base_url, settings.secret_bytes())
+async def open_storage(settings: Settings, stack: AsyncExitStack) -> Storage:
+    """The configured store (API and worker alike). Supabase's buckets are created here, at start-up, so a
+    misconfigured project stops the process with its reason instead of failing every job."""
+    if settings.storage == "local":
+        return LocalStorage(
+            settings.storage_root,
+            settings.base_url,
+            settings.secret_bytes(),
+            url_seconds=settings.signed_url_seconds,
+        )
+    key = settings.supabase_service_role_key.get_secret_value()
+    if not settings.supabase_url or not key:
+        raise MediaError(
+            "STORAGE_NOT_CONFIGURED",
+            "CLIPFORGE_STORAGE=supabase needs SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY",
+        )
+    http = httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.supabase_storage_timeout_seconds, connect=10.0), follow_redirects=True
+    )
+    stack.push_async_callback(http.aclose)
+    return await open_supabase_storage(
+        settings.supabase_url,
+        key,
+        http=http,
+        buckets=Buckets(public=settings.storage_bucket_images, private=settings.storage_bucket_videos),
+        url_seconds=settings.signed_url_seconds,
+        resumable_above=settings.supabase_resumable_above_bytes,
+    )
 
 
 def fetch_limits(settings: Settings) -> FetchLimits:
@@ -59,7 +92,9 @@ def fetch_limits(settings: Settings) -> FetchLimits:
 
 async def migrate(settings: Settings) -> None:
     """Apply migrations and make sure the local (auth-disabled) user exists."""
-    engine = create_engine(settings.resolved_database_url)
+    engine = create_engine(
+        settings.resolved_database_url, transaction_pooler=settings.database_transaction_pooler
+    )
     try:
         await upgrade(engine)
         async with session_factory(engine).begin() as session:
@@ -83,6 +118,18 @@ def pricing(settings: Settings) -> Pricing:
     )
 
 
+def provider_choices(settings: Settings) -> dict[str, str]:
+    """The provider the workers use for each capability (media.providers.registry.TABLE)."""
+    return {
+        "llm": settings.llm_provider,
+        "voice": settings.tts_provider,
+        "image": settings.image_provider,
+        "image_gen": settings.image_gen_provider,
+        "image_to_video": settings.image_to_video_provider,
+        "music": settings.music_provider,
+    }
+
+
 def input_limits(settings: Settings) -> InputLimits:
     offline_voice = settings.tts_provider.strip().lower() == "offline"
     return InputLimits(
@@ -99,8 +146,33 @@ def input_limits(settings: Settings) -> InputLimits:
     )
 
 
-async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
-    engine = create_engine(settings.resolved_database_url)
+def authenticator(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], stack: AsyncExitStack
+) -> Authenticator:
+    """API keys, and Supabase access tokens when CLIPFORGE_AUTH says so."""
+    if settings.auth == "keys":
+        return Authenticator(sessions)
+    if not settings.supabase_url:
+        raise ValueError(f"CLIPFORGE_AUTH={settings.auth} needs SUPABASE_URL (the project's URL)")
+    http = httpx.AsyncClient(timeout=httpx.Timeout(5.0))
+    stack.push_async_callback(http.aclose)
+    tokens = SupabaseTokens(
+        issuer=settings.supabase_issuer,
+        jwks_url=f"{settings.supabase_issuer}/.well-known/jwks.json",
+        http=http,
+        hs256_secret=settings.supabase_jwt_secret.get_secret_value(),
+        cache_seconds=settings.supabase_jwks_cache_seconds,
+        refetch_gap_seconds=settings.supabase_jwks_refetch_gap_seconds,
+    )
+    return Authenticator(sessions, settings.auth, tokens, settings.default_credits)
+
+
+async def open_services(
+    settings: Settings, stack: AsyncExitStack, metrics: Metrics | None = None
+) -> Services:
+    engine = create_engine(
+        settings.resolved_database_url, transaction_pooler=settings.database_transaction_pooler
+    )
     stack.push_async_callback(engine.dispose)
     redis = await queue.connect(require_redis_url(settings))
     stack.push_async_callback(redis.aclose)
@@ -108,13 +180,25 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
     await hub.start()
     stack.push_async_callback(hub.stop)
     offline_voice = settings.tts_provider.strip().lower() == "offline"
+    sessions = session_factory(engine)
+    # Inputs checked by downloading them before a job exists (a scene's product reference).
+    http = httpx.AsyncClient(timeout=httpx.Timeout(settings.download_timeout_seconds, connect=5.0))
+    stack.push_async_callback(http.aclose)
     return Services(
-        sessions=session_factory(engine),
+        sessions=sessions,
+        auth=authenticator(settings, sessions, stack),
         queue=redis,
         hub=hub,
-        storage=storage_for(settings),
+        storage=await open_storage(settings, stack),
         limits=input_limits(settings),
         list_voices=list_voices if offline_voice else None,
+        pricing=pricing(settings),
+        providers=provider_choices(settings),
+        http=http,
+        fetch_limits=fetch_limits(settings),
+        metrics=metrics or Metrics(),
+        allow_private_urls=settings.allow_private_urls,
+        max_webhooks_per_user=settings.max_webhooks_per_user,
         expander=await expander(settings, stack),
     )
 

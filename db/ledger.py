@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -146,11 +147,29 @@ async def add_cost(
     item: str,
     quantity: float,
     usd_micros: int,
-) -> None:
-    session.add(
-        Cost(job_id=job_id, stage=stage, vendor=vendor, item=item, quantity=quantity, usd_micros=usd_micros)
+    call_key: str | None = None,
+) -> bool:
+    """False when a call with this `call_key` is already counted for the job (a rerun that found the same
+    finished vendor task)."""
+    cost = Cost(
+        job_id=job_id,
+        stage=stage,
+        vendor=vendor,
+        item=item,
+        quantity=quantity,
+        usd_micros=usd_micros,
+        call_key=call_key,
     )
-    await session.flush()
+    if call_key is None:
+        session.add(cost)
+        await session.flush()
+        return True
+    try:
+        async with session.begin_nested():  # the unique (job, key) index decides, also between racing runs
+            session.add(cost)
+    except IntegrityError:
+        return False
+    return True
 
 
 async def cost_by_stage(session: AsyncSession, job_ids: Sequence[str]) -> dict[tuple[str, str], int]:

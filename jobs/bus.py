@@ -21,16 +21,20 @@ from jobs.events import ProgressEvent
 
 log = logging.getLogger(__name__)
 
-CHANNEL_PREFIX = "clipforge:job:"
+
+def channel_prefix(redis: Redis) -> str:
+    """Pub/sub channels are shared by every database of a Redis server, so they are named after the database
+    the deployment uses: two deployments on one server (two databases) never hear each other's jobs."""
+    return f"clipforge:{redis.connection_pool.connection_kwargs.get('db', 0)}:job:"
 
 
-def channel(job_id: str) -> str:
-    return CHANNEL_PREFIX + job_id
+def channel(redis: Redis, job_id: str) -> str:
+    return channel_prefix(redis) + job_id
 
 
 async def publish(redis: Redis, event: ProgressEvent) -> None:
     try:
-        await redis.publish(channel(event.job_id), event.to_json())
+        await redis.publish(channel(redis, event.job_id), event.to_json())
     except (RedisError, OSError) as exc:  # the row is saved; subscribers fall back to it
         log.warning("could not publish progress for job %s: %s", event.job_id, exc)
 
@@ -118,7 +122,7 @@ class ProgressHub:
         while True:
             try:
                 async with self._redis.pubsub() as pubsub:
-                    await pubsub.psubscribe(CHANNEL_PREFIX + "*")
+                    await pubsub.psubscribe(channel_prefix(self._redis) + "*")
                     await self._listen(pubsub)
             except asyncio.CancelledError:
                 raise

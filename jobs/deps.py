@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jobs.lifecycle import Lifecycle
+from jobs.metrics import Metrics
 from jobs.tools import Tools
+from jobs.webhooks import WebhookPolicy
 
 
 @dataclass(frozen=True)
@@ -22,7 +24,9 @@ class Deps:
     cancel_poll_seconds: float = 1.0  # how often a running job checks its row (cancel) and renews its lease
     lease_seconds: float = 30.0  # a job whose lease is this old is taken to be on a dead worker
     requeue_after_seconds: float = 30.0
+    metrics: Metrics = field(default_factory=Metrics)
+    webhooks: WebhookPolicy = WebhookPolicy()
 
     @property
     def lifecycle(self) -> Lifecycle:
-        return Lifecycle(self.sessions, self.redis)
+        return Lifecycle(self.sessions, self.redis, self.metrics)

@@ -17,10 +17,14 @@ from typing import Any
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db import ledger, repo
+from db import leases as repo_leases
+from db import ledger, repo, scenes
+from db import webhooks as webhook_repo
 from db.tables import Job, JobStatus, Stage, StageStatus, utcnow
+from jobs import webhooks
 from jobs.bus import publish
 from jobs.events import event_from_job
+from jobs.metrics import Metrics
 from jobs.queue import redrive_id
 
 log = logging.getLogger(__name__)
@@ -38,16 +42,31 @@ class LeaseLost(Exception):
 class Lifecycle:
     sessions: async_sessionmaker[AsyncSession]
     redis: Redis  # where events are published
+    metrics: Metrics | None = None
 
-    async def _commit(self, change: Callable[[AsyncSession], Awaitable[Job | None]]) -> Job | None:
+    async def _commit(
+        self, change: Callable[[AsyncSession], Awaitable[Job | None]], *, ends: bool = False
+    ) -> Job | None:
+        """`ends`: a change that may end the job. Its webhook deliveries are written in the same transaction
+        (so no crash can lose them), then queued."""
+        deliveries: list[str] = []
         async with self.sessions.begin() as session:
             job = await change(session)
             if job is not None and job.status in (JobStatus.FAILED, JobStatus.CANCELLED):
                 # An ended job's paid actions that did not complete are not charged: their credits go back
                 # in the same transaction that ends it.
                 await ledger.release(session, job.id)
+            if job is not None:
+                # A record the job makes (a scene) follows its status in the same transaction.
+                await scenes.follow_job(session, job)
+            if ends and job is not None:
+                deliveries = await webhooks.record(session, job)
         if job is not None:
             await publish(self.redis, event_from_job(job))
+            if ends:
+                if self.metrics is not None:
+                    self.metrics.finished(job)
+                await webhooks.enqueue_new(self.redis, deliveries)
         return job
 
     # --- the API -------------------------------------------------------------------------------------
@@ -62,11 +81,12 @@ class Lifecycle:
         stages: Sequence[tuple[str, float]],
         idempotency_key: str | None,
         input_hash: str,
+        webhook_url: str | None = None,
     ) -> Job:
         """The QUEUED row and its stage rows. IntegrityError when the user's idempotency key is taken."""
 
         async def insert(session: AsyncSession) -> Job:
-            return await repo.create_job(
+            job = await repo.create_job(
                 session,
                 job_id=job_id,
                 user_id=user_id,
@@ -76,9 +96,15 @@ class Lifecycle:
                 idempotency_key=idempotency_key,
                 input_hash=input_hash,
             )
+            if webhook_url:
+                job.webhook_url = webhook_url
+                await session.flush()
+            return job
 
         job = await self._commit(insert)
         assert job is not None
+        if self.metrics is not None:
+            self.metrics.created(job)
         return job
 
     async def cancel(self, job_id: str) -> Job | None:
@@ -94,7 +120,8 @@ class Lifecycle:
                 message="cancelled",
                 eta_seconds=None,
                 finished_at=utcnow(),
-            )
+            ),
+            ends=True,
         )
 
     async def retry(self, job: Job) -> Job | None:
@@ -168,7 +195,8 @@ class Lifecycle:
                 message=f"failed: {message}"[:500],
                 finished_at=utcnow(),
                 **_RELEASED,
-            )
+            ),
+            ends=True,
         )
 
     # --- the reconciler ------------------------------------------------------------------------------
@@ -202,8 +230,19 @@ class Lifecycle:
                 message="failed: worker lost",
                 finished_at=utcnow(),
                 **_RELEASED,
-            )
+            ),
+            ends=True,
         )
+
+    async def release(self, owner_prefix: str) -> list[str]:
+        """Let go at once of what workers whose ids start with `owner_prefix` held: the caller knows they are
+        dead (`clipforge up` reaped its worker), so their jobs need not wait for their leases to lapse. The
+        reconciler then re-drives them like any lapsed lease. Not a visible change: no event."""
+        now = utcnow()
+        async with self.sessions.begin() as session:
+            released = await repo_leases.release_leases(session, owner_prefix=owner_prefix, now=now)
+            await webhook_repo.release_leases(session, owner_prefix=owner_prefix, now=now)
+        return released
 
     async def requeue(self, job: Job) -> Job | None:
         """A QUEUED job Redis forgot: a new queue id to enqueue it under (not a visible change: no event)."""
@@ -222,7 +261,9 @@ class Lease:
     job_id: str
     owner: str
 
-    async def _save(self, stage_row: tuple[str, dict[str, Any]] | None = None, **values: Any) -> Job:
+    async def _save(
+        self, stage_row: tuple[str, dict[str, Any]] | None = None, *, ends: bool = False, **values: Any
+    ) -> Job:
         async def change(session: AsyncSession) -> Job | None:
             job = await repo.update_job(
                 session,
@@ -235,7 +276,7 @@ class Lease:
                 await repo.update_stage(session, self.job_id, stage_row[0], **stage_row[1])
             return job
 
-        job = await self.lifecycle._commit(change)
+        job = await self.lifecycle._commit(change, ends=ends)
         if job is None:
             raise LeaseLost(self.job_id)
         return job
@@ -298,6 +339,7 @@ class Lease:
         self, *, video_key: str | None, thumbnail_key: str | None, manifest_key: str | None
     ) -> Job:
         return await self._save(
+            ends=True,
             status=JobStatus.COMPLETED,
             progress=100.0,
             message="completed",
@@ -312,6 +354,7 @@ class Lease:
     async def fail(self, stage: str | None, code: str, message: str) -> Job:
         return await self._save(
             (stage, {"status": StageStatus.FAILED, "error": f"{code}: {message}"[:2000]}) if stage else None,
+            ends=True,
             status=JobStatus.FAILED,
             error_code=code,
             error_message=message[:2000],

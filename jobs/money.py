@@ -107,4 +107,5 @@ class StageMoney:
                 item=usage.item,
                 quantity=usage.quantity,
                 usd_micros=self.pricing.usd_micros(usage),
+                call_key=usage.key,
             )

@@ -15,6 +15,7 @@ from typing import Any
 
 from arq import Retry
 from pydantic import BaseModel
+from structlog.contextvars import bound_contextvars
 
 from db.tables import Stage, StageStatus
 from jobs.deps import Deps
@@ -22,17 +23,19 @@ from jobs.errors import JobError
 from jobs.lifecycle import Lease, LeaseLost
 from jobs.money import StageMoney
 from jobs.stage import P, Pipeline, StageCall, StageSpec
+from jobs.tail import RenderOutput
 from media.errors import MediaError
-from media.providers.meter import metering
+from media.providers.meter import Usage, metering
 
 log = logging.getLogger(__name__)
 
 
 class Run:
     def __init__(
-        self, deps: Deps, pipeline: Pipeline[Any], lease: Lease, user_id: str, work_dir: Path
+        self, deps: Deps, pipeline: Pipeline[Any], lease: Lease, user_id: str, work_dir: Path, kind: str = ""
     ) -> None:
         self.deps = deps
+        self.kind = kind
         self.pipeline = pipeline
         self.lease = lease
         self.job_id = lease.job_id
@@ -55,6 +58,22 @@ class Run:
         return round((time.monotonic() - self.started) * (100.0 - progress) / gained, 1)
 
     async def run_stage(
+        self, index: int, spec: StageSpec[P], row: Stage | None, outputs: dict[str, BaseModel], params: P
+    ) -> BaseModel:
+        # Every line logged while the stage runs (its task copies this context) names it.
+        with bound_contextvars(stage=spec.name):
+            log.info("stage %s started", spec.name)
+            started = time.monotonic()
+            output = await self._run_stage(index, spec, row, outputs, params)
+            elapsed = time.monotonic() - started
+            log.info("stage %s done in %.2f s", spec.name, elapsed)
+        metrics = self.deps.metrics
+        metrics.stage_seconds.labels(kind=self.kind, stage=spec.name).observe(elapsed)
+        if isinstance(output, RenderOutput):
+            metrics.rendered(self.kind, output.frames, elapsed)
+        return output
+
+    async def _run_stage(
         self, index: int, spec: StageSpec[P], row: Stage | None, outputs: dict[str, BaseModel], params: P
     ) -> BaseModel:
         self.stage = spec.name
@@ -90,7 +109,12 @@ class Run:
             save_checkpoints=save_checkpoints,
             money=money,
         )
-        with metering(money.record):  # the stage's task, and every task it starts, reports its usage
+
+        async def record(usage: Usage) -> None:
+            await money.record(usage)
+            self.deps.metrics.costed(usage, self.deps.tools.pricing.usd)
+
+        with metering(record):  # the stage's task, and every task it starts, reports its usage
             task = asyncio.ensure_future(spec.run(call))
         output = await self.watch_cancel(task)
         self.done_weight += spec.weight
@@ -129,7 +153,7 @@ async def run_pipeline(
     # a stall) may still be cleaning up on this machine while the next run works, and must not delete
     # the files of that run.
     work_dir = deps.tools.work_root / f"{job_id}.{secrets.token_hex(4)}"
-    run = Run(deps, pipeline, lease, job.user_id, work_dir)
+    run = Run(deps, pipeline, lease, job.user_id, work_dir, job.kind)
     run.start_progress = job.progress
     try:
         params = pipeline.params.model_validate(job.input)
@@ -145,6 +169,7 @@ async def run_pipeline(
         await lease.complete(
             video_key=result.video_key, thumbnail_key=result.thumbnail_key, manifest_key=result.manifest_key
         )
+        log.info("job %s completed in %.1f s", job_id, time.monotonic() - run.started)
     except LeaseLost:
         log.info("job %s was cancelled or taken over while running", job_id)
     except (JobError, MediaError) as exc:
@@ -162,6 +187,6 @@ async def run_pipeline(
 
 
 async def fail(run: Run, code: str, message: str) -> None:
-    with contextlib.suppress(LeaseLost):
+    with contextlib.suppress(LeaseLost), bound_contextvars(**({"stage": run.stage} if run.stage else {})):
         await run.lease.fail(run.stage, code, message)
         log.info("job %s failed in stage %s: %s %s", run.job_id, run.stage, code, message)

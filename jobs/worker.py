@@ -14,7 +14,8 @@ from redis import exceptions as redis_errors
 
 from jobs.deps import Deps
 from jobs.queue import QUEUE_NAME, RUN_JOB, deserialize, serialize
-from jobs.tasks import reconcile_jobs, run_job
+from jobs.tasks import deliver_webhook, reconcile_jobs, run_job
+from jobs.webhooks import DELIVER_WEBHOOK
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,12 @@ def create_worker(
             await close_deps(ctx["deps"])
 
     return OutageProofWorker(
-        functions=[func(run_job, name=RUN_JOB, max_tries=max_tries, timeout=job_timeout)],
+        functions=[
+            func(run_job, name=RUN_JOB, max_tries=max_tries, timeout=job_timeout),
+            # One arq job per attempt, its id naming the attempt; no result kept, so a queue id the sweep
+            # needs again is free at once. Retries are ours (jobs.delivery), not arq's.
+            func(deliver_webhook, name=DELIVER_WEBHOOK, max_tries=1, timeout=120, keep_result=0),
+        ],
         # Every worker runs the reconciler; unique=True lets only one of them do each pass.
         cron_jobs=[
             cron(

@@ -5,7 +5,9 @@ the queue. What is the same for every kind is done here, once:
 - each `<name>Url` / `<name>Urls` field is checked (http(s), a host, no private address) and becomes an
   InputRef; a `<name>Url` and a `<name>` upload are merged into `<name>` (both given: CONFLICTING_INPUTS),
   `<name>Urls` and `<name>` uploads into one list, URLs first;
-- `size` becomes `width` and `height` (UNKNOWN_SIZE otherwise), with the render settings.
+- `size` becomes `width` and `height` (UNKNOWN_SIZE otherwise), with the render settings;
+- a kind with paid actions is refused with INSUFFICIENT_CREDITS when the balance cannot cover them.
+- `webhookUrl` is not the kind's: checked like every webhook target, it is kept on the job row.
 
 A refused request leaves none of its uploads behind.
 """
@@ -23,25 +25,34 @@ from jobs.params import SIZE_PRESETS
 from media.errors import MediaError
 from media.inputs.fetch import check_url
 from resolvers.context import Context
+from resolvers.credits import check_credits
 from resolvers.idempotency import check_key
 from resolvers.submit import submit
 from resolvers.uploads import Upload, is_upload, safe_name, store_upload
 from resolvers.views import JobView
+from resolvers.webhooks import check_target
 
 
 async def create_job(ctx: Context, kind_name: str, fields: Mapping[str, Any]) -> JobView:
     kind = KINDS[kind_name]
     key = check_key(fields.get("idempotency_key"))
+    fields = dict(fields)
+    webhook_url = fields.pop("webhook_url", None)
+    if webhook_url is not None:
+        webhook_url = await check_target(ctx, webhook_url, "webhookUrl")
     job_id = new_id()
     stored: dict[str, str] = {}  # storage key of each upload -> sha256 of its content
     try:
         values = await _collect(ctx, job_id, fields, stored)
         params = kind.intake(values, ctx.services.limits)
+        await check_credits(ctx, kind, params, key)
     except BaseException:
         if stored:
             await ctx.services.storage.delete_prefix(f"jobs/{job_id}/")  # nothing half-stored survives
         raise
-    return await submit(ctx, job_id, kind, params, idempotency_key=key, uploads=stored)
+    return await submit(
+        ctx, job_id, kind, params, idempotency_key=key, uploads=stored, webhook_url=webhook_url
+    )
 
 
 def camel(name: str) -> str:

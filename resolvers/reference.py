@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from jobs.params import SIZE_PRESETS
 from media.kinds.explainer import THEMES
+from media.kinds.scene import DEFAULT_RESOLUTION, MOTION_RATIOS, RESOLUTIONS, nearest
 from resolvers.context import Context
 
 
@@ -26,6 +27,22 @@ class StyleView:
 
 def resolutions() -> list[str]:
     return list(SIZE_PRESETS)
+
+
+@dataclass(frozen=True)
+class SceneResolutionView:
+    video: str
+    image: str
+    motion: str  # what the video model is asked for (the result is fitted to `video`)
+    default: bool
+
+
+def scene_resolutions() -> list[SceneResolutionView]:
+    """The AI scene video's ratio mapping, video ratio -> image ratio, in the seed's order."""
+    return [
+        SceneResolutionView(video, image, nearest(video, MOTION_RATIOS), video == DEFAULT_RESOLUTION)
+        for video, image in RESOLUTIONS.items()
+    ]
 
 
 def styles() -> list[StyleView]:

@@ -42,15 +42,18 @@ async def submit(
     *,
     idempotency_key: str | None = None,
     uploads: Mapping[str, str] | None = None,
+    webhook_url: str | None = None,
 ) -> JobView:
     """`uploads` maps the storage key of each upload this request stored to the sha256 of its content."""
     uploads = uploads or {}
     data = params.model_dump(mode="json")
     try:
         key = check_key(idempotency_key)
-        digest = input_hash(kind.name, data, uploads)
+        # The webhook is part of the request: the same key with another webhookUrl is a different request.
+        hashed = {**data, "webhook_url": webhook_url} if webhook_url else data
+        digest = input_hash(kind.name, hashed, uploads)
         with database_errors(UNAVAILABLE):
-            winner = await _insert(ctx, job_id, kind, data, key, digest)
+            winner = await _insert(ctx, job_id, kind, data, key, digest, webhook_url)
     except BaseException:
         await _discard_uploads(ctx, job_id, uploads)  # no row refers to them
         raise
@@ -64,7 +67,13 @@ async def submit(
 
 
 async def _insert(
-    ctx: Context, job_id: str, kind: Kind[Any], data: dict[str, object], key: str | None, digest: str
+    ctx: Context,
+    job_id: str,
+    kind: Kind[Any],
+    data: dict[str, object],
+    key: str | None,
+    digest: str,
+    webhook_url: str | None = None,
 ) -> Job | None:
     """Create the row and return None; or, when this key already made a job with this input, that job."""
     try:
@@ -76,6 +85,7 @@ async def _insert(
             stages=kind.stage_weights,
             idempotency_key=key,
             input_hash=digest,
+            webhook_url=webhook_url,
         )
         return None
     except IntegrityError:

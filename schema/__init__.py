@@ -7,6 +7,7 @@ import logging
 import strawberry
 from graphql import GraphQLError
 from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from schema.limits import (
@@ -19,6 +20,7 @@ from schema.masking import MaskInternalErrors, is_internal
 from schema.mutation import Mutation
 from schema.query import Query
 from schema.subscription import Subscription
+from schema.webhooks import WebhookMutation, WebhookQuery
 
 log = logging.getLogger("clipforge.graphql")
 
@@ -40,8 +42,9 @@ def build_schema(limits: QueryLimits | None = None) -> strawberry.Schema:
     limits = limits or QueryLimits()
     rules = limits.rules()
     return Schema(
-        query=Query,
-        mutation=Mutation,
+        # Each capability brings its own root fields (schema/webhooks.py), merged here.
+        query=merge_types("Query", (Query, WebhookQuery)),
+        mutation=merge_types("Mutation", (Mutation, WebhookMutation)),
         subscription=Subscription,
         config=StrawberryConfig(auto_camel_case=True),
         # Factories: a fresh extension per request; the caches are module-level LRUs. The order

@@ -34,6 +34,14 @@ class NotFound(Problem):
     pass
 
 
+@strawberry.type(
+    description="The balance cannot cover the job's paid actions; nothing was queued or charged."
+)
+class InsufficientCredits(Problem):
+    required: int = strawberry.field(description="Credits the job's paid actions cost.")
+    balance: int = strawberry.field(description="Your balance now.")
+
+
 @strawberry.type(description="Something the API depends on (its database) is unreachable; try again shortly.")
 class ServiceUnavailable(Problem):
     pass

@@ -7,6 +7,10 @@ from strawberry.file_uploads import Upload
 from strawberry.scalars import JSON
 
 PREVIEW = "Render a quick preview: half the size, x264's fastest preset."
+WEBHOOK_URL = (
+    "Where to POST the job when it ends (completed, failed or cancelled), signed per Standard Webhooks with "
+    "your webhookSigningSecret; retried for a day. Your registered webhooks hear about it too."
+)
 IDEMPOTENCY_KEY = (
     "Send the same key (e.g. a UUID) again to safely retry this create: the same key with the same input "
     "returns the job the first request made; with a different input it is IDEMPOTENCY_KEY_REUSED."
@@ -28,6 +32,7 @@ class SlideshowInput:
     transition_seconds: float = 0.5
     preview: bool = strawberry.field(default=False, description=PREVIEW)
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+    webhook_url: str | None = strawberry.field(default=None, description=WEBHOOK_URL)
 
 
 @strawberry.input(description="A declarative timeline to render; see the README for its fields.")
@@ -41,6 +46,7 @@ class TimelineInput:
     )
     preview: bool = strawberry.field(default=False, description=PREVIEW)
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+    webhook_url: str | None = strawberry.field(default=None, description=WEBHOOK_URL)
 
 
 @strawberry.input(description="Text → a narrated, captioned explainer video.")
@@ -56,6 +62,7 @@ class ExplainerInput:
     max_scenes: int = 8
     preview: bool = strawberry.field(default=False, description=PREVIEW)
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+    webhook_url: str | None = strawberry.field(default=None, description=WEBHOOK_URL)
 
 
 @strawberry.input(description="An idea → a vertical, voiced, captioned short with a music bed.")
@@ -92,6 +99,7 @@ class ShortInput:
     size: str = strawberry.field(default="1080x1920", description="1080x1920, 1920x1080 or 1080x1080")
     preview: bool = strawberry.field(default=False, description=PREVIEW)
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+    webhook_url: str | None = strawberry.field(default=None, description=WEBHOOK_URL)
 
 
 @strawberry.input(description="An idea to plan (expandIdea).")

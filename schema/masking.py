@@ -13,6 +13,7 @@ import secrets
 
 from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import MaskErrors
+from structlog.contextvars import get_contextvars
 
 log = logging.getLogger("clipforge.graphql")
 
@@ -53,7 +54,9 @@ class MaskInternalErrors(MaskErrors):
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         if self.request_id is None:
-            self.request_id = secrets.token_hex(8)
+            # The HTTP request's own id (clipforge.request_id) when there is one, so this line, the other
+            # lines of the request and the client's X-Request-ID header all agree.
+            self.request_id = str(get_contextvars().get("request_id") or secrets.token_hex(8))
         context = self.execution_context.context
         log.error(
             "internal error, request id %s: %s (operation %s, path %s, user %s)",

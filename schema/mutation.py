@@ -14,6 +14,8 @@ from resolvers.expand import expand_idea
 from schema.errors import InvalidInput, NotFound, RateLimited, ServiceUnavailable, create_problem, problem
 from schema.info import Info
 from schema.inputs import ExpandIdeaInput, ExplainerInput, ShortInput, SlideshowInput, TimelineInput
+from schema.paid import PaidJobResult, paid_problem
+from schema.scenes import SceneMutations
 from schema.types import IdeaExpansion, Job
 
 CreateJobResult = Annotated[Job | InvalidInput | ServiceUnavailable, strawberry.union("CreateJobResult")]
@@ -35,7 +37,7 @@ async def create(info: Info, kind: str, input: Any) -> CreateJobResult:
 
 
 @strawberry.type
-class Mutation:
+class Mutation(SceneMutations):
     @strawberry.mutation(description="Images + audio → a Ken Burns slideshow with crossfades.")
     async def create_slideshow(self, info: Info, input: SlideshowInput) -> CreateJobResult:
         return await create(info, "SLIDESHOW", input)
@@ -54,8 +56,13 @@ class Mutation:
         description="An idea → a vertical, voiced, captioned video with a music bed. Stages: drafting, "
         "assets, audio, rendering, ready; every intermediate artifact is listed on the job."
     )
-    async def create_short(self, info: Info, input: ShortInput) -> CreateJobResult:
-        return await create(info, "SHORT", input)
+    async def create_short(self, info: Info, input: ShortInput) -> PaidJobResult:
+        # Pictures from a cloud image provider are paid: a balance that cannot cover them is refused up front.
+        fields = {f.name: getattr(input, f.name) for f in dataclasses.fields(input)}
+        try:
+            return Job.from_view(await create_job(info.context, "SHORT", fields))
+        except UserError as err:
+            return paid_problem(err)
 
     @strawberry.mutation(
         description="An idea → its plan (title, logline, tone, format, audience, hooks, outline), at once."

@@ -8,6 +8,7 @@ from resolvers.errors import UserError
 from schema.errors import graphql_error
 from schema.info import Info
 from schema.me import Me, resolve_me
+from schema.scenes import SceneQueries
 from schema.types import Job, JobConnection, JobEdge, JobKind, JobStatus, PageInfo, fetch_job
 
 
@@ -27,8 +28,8 @@ class VisualStyle:
 
 
 @strawberry.type
-class Query:
-    @strawberry.field(description="Output sizes the create mutations take.")
+class Query(SceneQueries):
+    @strawberry.field(description="Output sizes the create mutations take (sceneResolutions: scene videos').")
     def resolutions(self) -> list[str]:
         return reference.resolutions()
 

@@ -28,6 +28,7 @@ class JobKind(Enum):
     SLIDESHOW = "SLIDESHOW"
     EXPLAINER = "EXPLAINER"
     TIMELINE = "TIMELINE"
+    SCENE_VIDEO = "SCENE_VIDEO"
     SHORT = "SHORT"
 
 

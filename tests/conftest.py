@@ -31,7 +31,10 @@ if TYPE_CHECKING:
 # A db of its own on a shared server, flushed before every test (CLIPFORGE_TEST_REDIS_DB: another one, so two
 # checkouts can run their suites against one server at once).
 TEST_REDIS_DB = int(os.environ.get("CLIPFORGE_TEST_REDIS_DB", "13"))
-TABLES = ("api_keys", "costs", "ledger", "artifacts", "stages", "jobs", "users")
+TABLES = (
+    "webhook_attempts", "webhook_deliveries", "webhook_endpoints", "webhook_secrets",  # webhooks (issue 17)
+    "api_keys", "costs", "ledger", "artifacts", "scenes", "scenarios", "stages", "jobs", "users",
+)  # fmt: skip
 
 
 def free_port() -> int:

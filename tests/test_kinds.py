@@ -25,10 +25,12 @@ def test_job_kind_and_the_registry_name_the_same_kinds() -> None:
     assert {kind.value for kind in JobKind} == set(KINDS)
     for name, kind in KINDS.items():
         assert kind.name == name
-        if kind.finish is None:
-            assert kind.pipeline.stage_names[-4:] == ("compose", "render", "store", "finalize")
-        else:  # its own last stages (the short's rendering, ready) run the shared tail inside them
+        if kind.finish is not None:  # its own last stages (the short's rendering, ready) run the tail inside
             assert kind.pipeline.stage_names[-len(kind.finish) :] == tuple(s.name for s in kind.finish)
+        elif kind.compose is not None:  # the shared tail
+            assert kind.pipeline.stage_names[-4:] == ("compose", "render", "store", "finalize")
+        else:  # a kind whose stages make its media whole ends by naming what it made
+            assert kind.result is not None and kind.pipeline.stage_names[-1] == "finalize"
 
 
 async def test_a_job_of_a_kind_no_worker_runs_fails_with_a_code_instead_of_looping(deps: Deps) -> None:

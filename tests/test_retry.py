@@ -76,7 +76,7 @@ async def test_a_job_that_failed_in_its_render_is_retried_from_the_render_and_co
     }  # fmt: skip
 
     async with redis.pubsub() as events:
-        await events.subscribe(channel(job_id))
+        await events.subscribe(channel(redis, job_id))
         await events.get_message(timeout=5)  # the subscribe confirmation
         retried = (await service.gql(RETRY, {"id": job_id}))["data"]["retryJob"]
         published = await events.get_message(timeout=5)

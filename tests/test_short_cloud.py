@@ -139,7 +139,7 @@ async def test_a_retry_after_a_failed_render_resumes_without_paying_for_any_pict
     assert costs["drafting"] > 0 and costs["assets"] > 0  # tokens and images, priced once
     # The storyboard is the model's, each scene's picture the provider's.
     kinds = [a["kind"] for a in done["artifacts"]]
-    assert kinds.count("picture") == kinds.count("frame") == 4
+    assert kinds.count("image") == kinds.count("frame") == 4
     prompts = [body["prompt"] for body in openai.calls("images/generations")]
     assert sorted(prompts) == sorted(s["visualPrompt"] for s in BOARD["scenes"])
 

@@ -38,7 +38,7 @@ DONE = """query($id: ID!) { job(id: $id) {
   stages { name status attempts warnings }
   artifacts { kind url contentType bytes stage } } }"""
 STAGES = ["drafting", "assets", "audio", "rendering", "ready"]
-ARTIFACTS = {"expansion", "storyboard", "picture", "frame", "narration", "voiceover", "music", "soundtrack"}
+ARTIFACTS = {"expansion", "storyboard", "image", "frame", "narration", "voiceover", "music", "soundtrack"}
 ARTIFACTS |= {"subtitles", "manifest", "video", "thumbnail"}
 SHEETS = Path(__file__).resolve().parent / "_artifacts"
 
@@ -202,7 +202,7 @@ async def test_a_one_line_idea_becomes_a_30_second_vertical_voiced_captioned_sho
     durations = [s["duration"] for s in board["scenes"]]
     total = sum(durations)
     assert total == pytest.approx(30.0, abs=1e-6)
-    assert len(artifacts("frame")) == len(artifacts("picture")) == len(board["scenes"])
+    assert len(artifacts("frame")) == len(artifacts("image")) == len(board["scenes"])
     assert len(artifacts("subtitles")) == 3
 
     video = await fetch(service, job["videoUrl"], tmp_path / "short.mp4")
@@ -215,7 +215,7 @@ async def test_a_one_line_idea_becomes_a_30_second_vertical_voiced_captioned_sho
         next(a["url"] for a in artifacts("subtitles") if a["url"].split("?")[0].endswith(".words.vtt"))
     )).text)  # fmt: skip
     pictures = []
-    for k, item in enumerate(sorted(artifacts("picture"), key=lambda a: a["url"])):
+    for k, item in enumerate(sorted(artifacts("image"), key=lambda a: a["url"].split("?")[0])):
         pictures.append(tiny(Image.open(await fetch(service, item["url"], tmp_path / f"picture-{k}.jpg"))))
 
     starts = [sum(durations[:k]) for k in range(len(durations))]

@@ -105,7 +105,7 @@ def address_allowed(address: IPAddress, *, allow_private: bool = False) -> bool:
 async def resolve_checked(host: str, port: int, *, allow_private: bool = False) -> list[IPAddress]:
     """Resolve `host` and refuse it unless every address it resolves to is allowed.
 
-    Returns the checked addresses; the download connects to one of them (`_pinned`), never looking the
+    Returns the checked addresses; the download connects to one of them (`pinned`), never looking the
     name up again.
     """
     if _is_ip(host):
@@ -156,11 +156,11 @@ async def _follow(
         addresses = await resolve_checked(
             host, url.port or (443 if url.scheme == "https" else 80), allow_private=limits.allow_private
         )
-        pinned, extensions = _pinned(url, addresses[0])
+        pinned_url, extensions = pinned(url, addresses[0])
         try:
             async with client.stream(
                 "GET",
-                pinned,
+                pinned_url,
                 headers={**headers, "Host": url.netloc.decode("ascii")},
                 extensions=extensions,
                 timeout=timeout,
@@ -189,7 +189,7 @@ async def _follow(
     raise MediaError("TOO_MANY_REDIRECTS", f"the URL redirected more than {limits.max_redirects} times")
 
 
-def _pinned(url: httpx.URL, address: IPAddress) -> tuple[httpx.URL, dict[str, Any]]:
+def pinned(url: httpx.URL, address: IPAddress) -> tuple[httpx.URL, dict[str, Any]]:
     """The URL with its host replaced by the address we checked, so the connection goes exactly there: a
     second DNS lookup by the client could be answered differently (DNS rebinding). The Host header keeps the
     name for the server; for https the TLS handshake (SNI and the certificate check) keeps it too."""

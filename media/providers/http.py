@@ -21,6 +21,9 @@ TRIES = 3
 BASE_DELAY_SECONDS = 0.5
 MAX_DELAY_SECONDS = 20.0
 Sleep = Callable[[float], Awaitable[None]]
+# Names the vendor on each request `send` makes, for whoever meters the client's transport (the worker
+# counts provider calls and errors by vendor); httpx hands unknown extensions through untouched.
+PROVIDER_EXTENSION = "clipforge.provider"
 
 
 class ProviderError(MediaError):
@@ -41,6 +44,7 @@ async def send(
     base_delay: float = BASE_DELAY_SECONDS,
 ) -> httpx.Response:
     """The successful (2xx) response, or ProviderError after `tries` attempts or a permanent failure."""
+    request.extensions = {**request.extensions, PROVIDER_EXTENSION: provider}
     for attempt in range(1, tries + 1):
         try:
             response = await client.send(request)
@@ -60,7 +64,8 @@ async def send(
                 raise ProviderError(
                     code, f"{provider} answered {status} {tries} times: {_detail(response)}", status=status
                 )
-            await sleep(_retry_after(response) or _backoff(attempt, base_delay))
+            wait = _retry_after(response)  # "Retry-After: 0" means now, not "back off as you like"
+            await sleep(wait if wait is not None else _backoff(attempt, base_delay))
             continue
         code = "PROVIDER_AUTH_FAILED" if status in (401, 403) else "PROVIDER_REJECTED"
         raise ProviderError(code, f"{provider} answered {status}: {_detail(response)}", status=status)

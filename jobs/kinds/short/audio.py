@@ -26,6 +26,7 @@ from media.errors import MediaError
 from media.kinds.short import ShortScene, caption_clips, place_voices
 from media.providers.voice.base import WordTiming
 from media.render.subtitles import cues, to_srt, to_webvtt, to_word_webvtt, word_cues
+from media.storage.placement import artifact_key
 from media.storyboard import TONE_MOODS
 from media.timeline.model import Output, Timeline, Track, Word
 
@@ -126,7 +127,7 @@ async def _speak(call: StageCall[ShortParams], k: int, text: str, folder: Path) 
         )
     except MediaError as exc:
         raise MediaError(exc.code, f"scene {k + 1} narration: {exc.message}") from exc
-    key = f"jobs/{call.job_id}/narration/scene-{k:02d}{speech.audio.suffix}"
+    key = artifact_key(call.job_id, "narration", f"narration/scene-{k:02d}{speech.audio.suffix}")
     content_type = "audio/wav" if speech.audio.suffix == ".wav" else "audio/mpeg"
     await call.add_artifact(
         "narration", key, content_type, await call.tools.storage.put_file(key, speech.audio, content_type)
@@ -182,7 +183,7 @@ async def _subtitles(call: StageCall[ShortParams], draft: DraftOutput, voices: l
         ("captions.vtt", to_webvtt(phrases), "text/vtt"),
         ("captions.words.vtt", to_word_webvtt(karaoke), "text/vtt"),
     ):
-        key = f"jobs/{call.job_id}/{name}"
+        key = artifact_key(call.job_id, "subtitles", name)
         size = await call.tools.storage.put_bytes(key, text.encode(), content_type)
         await call.add_artifact("subtitles", key, content_type, size)
         keys.append(key)
@@ -196,7 +197,7 @@ def _words(timings: list[WordTiming]) -> list[Word]:
 
 
 async def _store(call: StageCall[ShortParams], kind: str, path: Path, content_type: str) -> str:
-    key = f"jobs/{call.job_id}/{kind}{path.suffix}"
+    key = artifact_key(call.job_id, kind, f"{kind}{path.suffix}")
     await call.add_artifact(
         kind, key, content_type, await call.tools.storage.put_file(key, path, content_type)
     )

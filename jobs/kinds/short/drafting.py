@@ -12,6 +12,7 @@ from jobs.stage import StageCall
 from media.providers.llm.base import answer
 from media.providers.story import offline
 from media.providers.story.llm import expansion_ask, storyboard_ask
+from media.storage.placement import artifact_key
 from media.storyboard import Expansion, Storyboard
 
 
@@ -37,12 +38,12 @@ async def draft(call: StageCall[ShortParams]) -> DraftOutput:
         by = llm.provider if llm is not None else "offline"
         tone = params.tone or (plan.tone if plan else offline.guess_tone(params.idea or ""))
     if plan is not None:
-        key = f"jobs/{call.job_id}/expansion.json"
+        key = artifact_key(call.job_id, "expansion", "expansion.json")
         body = plan.model_dump_json(by_alias=True, indent=2).encode()
         await call.add_artifact(
             "expansion", key, "application/json", await storage.put_bytes(key, body, "application/json")
         )
-    key = f"jobs/{call.job_id}/storyboard.json"
+    key = artifact_key(call.job_id, "storyboard", "storyboard.json")
     body = board.model_dump_json(by_alias=True, indent=2).encode()
     await call.add_artifact(
         "storyboard", key, "application/json", await storage.put_bytes(key, body, "application/json")

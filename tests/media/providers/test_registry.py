@@ -14,6 +14,10 @@ import httpx
 import pytest
 
 from media.providers.http import ProviderError
+from media.providers.image_gen.offline import OfflineImages
+from media.providers.image_gen.runway import RunwayImages
+from media.providers.image_to_video.offline import OfflineMotion
+from media.providers.image_to_video.runway import RunwayMotion
 from media.providers.registry import TABLE, ProviderConfig, Providers, build_providers, make
 from media.providers.script.offline import OfflineWriter
 from media.providers.visual.base import Theme
@@ -28,10 +32,19 @@ CHOSEN_BY = {
     "llm": "CLIPFORGE_LLM_PROVIDER",
     "voice": "CLIPFORGE_TTS_PROVIDER",
     "image": "CLIPFORGE_IMAGE_PROVIDER",
+    "image_gen": "CLIPFORGE_IMAGE_GEN_PROVIDER",
+    "image_to_video": "CLIPFORGE_IMAGE_TO_VIDEO_PROVIDER",
     "music": "CLIPFORGE_MUSIC_PROVIDER",
 }
 # The method of each capability's Protocol: what the built provider must have.
-METHOD = {"llm": "complete", "voice": "speak", "image": "paint", "music": "backing_track"}
+METHOD = {
+    "llm": "complete",
+    "voice": "speak",
+    "image": "paint",
+    "image_gen": "submit",
+    "image_to_video": "submit",
+    "music": "backing_track",
+}
 # Every cloud provider and the variable holding its key; the test below keeps this list equal to the table.
 KEYS = [
     ("llm", "openai", "CLIPFORGE_OPENAI_API_KEY"),
@@ -40,6 +53,8 @@ KEYS = [
     ("voice", "openai", "CLIPFORGE_OPENAI_API_KEY"),
     ("voice", "elevenlabs", "CLIPFORGE_ELEVENLABS_API_KEY"),
     ("image", "openai", "CLIPFORGE_OPENAI_API_KEY"),
+    ("image_gen", "runway", "CLIPFORGE_RUNWAY_API_KEY"),
+    ("image_to_video", "runway", "CLIPFORGE_RUNWAY_API_KEY"),
 ]
 ALL = [(capability, name) for capability, entry in TABLE.items() for name in entry.factories]
 
@@ -73,6 +88,7 @@ def with_keys(http: httpx.AsyncClient, **overrides: Any) -> ProviderConfig:
         anthropic_api_key="sk-ant-test",
         gemini_api_key="AIza-test",
         elevenlabs_api_key="xi-test",
+        runway_api_key="key_test",
         **overrides,
     )
 
@@ -138,6 +154,8 @@ def offline_checks(providers: Providers) -> None:
     assert isinstance(providers.placeholder, PlaceholderPainter)
     assert isinstance(providers.painter, ScenePainter)
     assert isinstance(providers.painter.painters["image"], StandInPainter)
+    assert isinstance(providers.image_gen, OfflineImages)
+    assert isinstance(providers.image_to_video, OfflineMotion)
 
 
 def test_build_providers_gives_offline_for_every_capability_left_out() -> None:
@@ -211,3 +229,13 @@ async def test_a_model_override_reaches_the_other_vendors_too(
     assert json.loads(anthropic.content)["model"] == "anthropic-model"
     assert gemini.url.path == "/v1beta/models/gemini-model:generateContent"
     assert json.loads(elevenlabs.content)["model_id"] == "eleven-model"
+
+
+async def test_both_runway_providers_use_the_configured_runway(http: httpx.AsyncClient) -> None:
+    config = replace(with_keys(http), runway_base_url="http://runway.test", runway_poll_seconds=1)
+    providers = build_providers({"image_gen": "runway", "image_to_video": "Runway"}, config)
+    assert isinstance(providers.image_gen, RunwayImages) and isinstance(
+        providers.image_to_video, RunwayMotion
+    )
+    for runway in (providers.image_gen.runway, providers.image_to_video.runway):
+        assert (runway.base_url, runway.poll_seconds) == ("http://runway.test", 1)
