@@ -96,6 +96,12 @@ class ShortInput:
     )
     captions: bool = strawberry.field(default=True, description="Burn in word-highlighted captions.")
     caption_style: str = strawberry.field(default="highlight", description="highlight, boxed or minimal")
+    motion: bool = strawberry.field(
+        default=False,
+        description="Make each scene's picture into video with the image-to-video provider "
+        "(CLIPFORGE_IMAGE_TO_VIDEO_PROVIDER; a paid generate_scene per scene). Offline, pictures keep their "
+        "camera moves.",
+    )
     size: str = strawberry.field(default="1080x1920", description="1080x1920, 1920x1080 or 1080x1080")
     preview: bool = strawberry.field(default=False, description=PREVIEW)
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)

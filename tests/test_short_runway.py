@@ -5,9 +5,12 @@ refused before anything is queued."""
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 
+import av
+import numpy as np
 import pytest
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -38,6 +41,7 @@ def settings(settings: Settings, runway: RunwayServer) -> Settings:
     return settings.model_copy(
         update={
             "image_gen_provider": "runway",
+            "image_to_video_provider": "runway",
             "runway_api_key": SecretStr(KEY),
             "runway_base_url": runway.url,
             "runway_poll_seconds": 0.05,
@@ -93,3 +97,36 @@ async def test_a_balance_that_cannot_cover_the_pictures_is_refused_before_anythi
     assert runway.fake.requests == []
     jobs = await service.gql("{ jobs(first: 5) { edges { node { id } } } }")
     assert jobs["data"]["jobs"]["edges"] == []
+
+
+async def test_with_motion_each_picture_becomes_a_runway_video_in_its_scene(
+    service: Service, runway: RunwayServer, engine: AsyncEngine
+) -> None:
+    await grant(engine, 40)  # five pictures at 1 credit, five scene videos at 5
+    variables = {"input": {"idea": IDEA, "durationSeconds": 15, "preview": True, "motion": True}}
+    created = (await service.gql(CREATE, variables))["data"]["createShort"]
+    assert created["__typename"] == "Job", created
+    await service.drain_queue()
+    job = (await service.gql(DONE, {"id": created["id"]}))["data"]["job"]
+    assert job["status"] == "COMPLETED", job
+    asked = [json.loads(r.content) for r in runway.fake.requests if r.url.path == "/v1/image_to_video"]
+    assert len(asked) == 5
+    assert {b["ratio"] for b in asked} == {"720:1280"} and all(2 <= b["duration"] <= 10 for b in asked)
+    assert all(b["promptImage"].startswith("data:image/") for b in asked)  # each scene's own picture
+    assert [a["kind"] for a in job["artifacts"]].count("clip") == 5
+    manifest = json.loads((await service.http.get(
+        next(a["url"] for a in job["artifacts"] if a["kind"] == "manifest")
+    )).content)  # fmt: skip
+    assert [c["type"] for c in manifest["tracks"][0]["clips"]] == ["video"] * 5
+    charged = (await service.gql(CHARGED, {"id": created["id"]}))["data"]["job"]
+    assert charged["creditsCharged"] == 5 * 1 + 5 * 5
+    # On screen: Runway's video (teal, a white bar sweeping across), not the picture it was made from.
+    body = (await service.http.get(job["videoUrl"])).content
+    with av.open(io.BytesIO(body)) as container:
+        stream = container.streams.video[0]
+        wanted = round((manifest["tracks"][0]["clips"][1]["start"] + 1.5) * float(stream.average_rate or 10))
+        rgb = next(f for k, f in enumerate(container.decode(stream)) if k == wanted).to_ndarray(
+            format="rgb24"
+        )
+    band = rgb[int(rgb.shape[0] * 0.42) : int(rgb.shape[0] * 0.55)].reshape(-1, 3)
+    assert np.abs(np.median(band, axis=0) - np.array([20, 140, 140])).max() < 40, np.median(band, axis=0)

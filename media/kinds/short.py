@@ -38,6 +38,7 @@ from media.timeline.model import (
     Timeline,
     Track,
     Transition,
+    VideoClip,
     Word,
 )
 
@@ -87,6 +88,7 @@ class ShortScene:
     headline: str
     voice_start: float  # where its narration starts, in seconds in the video
     words: tuple[Word, ...]  # relative to voice_start
+    clip: Path | None = None  # the picture made into video (image to video): shown instead of the still
 
 
 def place_voices(starts: list[float], lengths: list[float | None], total: float) -> list[float | None]:
@@ -116,18 +118,27 @@ def short_timeline(scenes: list[ShortScene], soundtrack: Path, look: ShortLook) 
         raise ValueError("a short has at least one scene")
     total = scenes[-1].start + scenes[-1].duration
     half = TRANSITION_SECONDS / 2
-    pictures: list[ImageClip] = []
+    pictures: list[ImageClip | VideoClip] = []
     for k, scene in enumerate(scenes):
         begin = max(0.0, scene.start - half)
         end = min(total, scene.start + scene.duration + half)
         zoom, pan = _MOTIONS[k % len(_MOTIONS)]
+        transition = _TRANSITIONS[(k - 1) % len(_TRANSITIONS)] if k else None
+        if scene.clip is not None:  # the provider's motion, fitted to the frame; looped if it runs short
+            pictures.append(
+                VideoClip(
+                    source=scene.clip, start=begin, duration=end - begin, fit="cover", loop=True,
+                    transition=transition,
+                )
+            )  # fmt: skip
+            continue
         pictures.append(
             ImageClip(
                 source=scene.picture,
                 start=begin,
                 duration=end - begin,
                 ken_burns=KenBurns(zoom=zoom, pan=pan, amount=0.12),
-                transition=_TRANSITIONS[(k - 1) % len(_TRANSITIONS)] if k else None,
+                transition=transition,
             )
         )
     tracks = [Track(clips=list(pictures)), Track(clips=headlines(scenes, look))]

@@ -36,6 +36,7 @@ class ScenePicture(BaseModel):
     picture_key: str  # what the video shows
     frame_key: str  # the frame artifact
     source: Source
+    clip_key: str | None = None  # the picture made into video (`motion`), shown instead of it
 
 
 class AssetsOutput(BaseModel):
@@ -87,10 +88,22 @@ async def make_assets(call: StageCall[ShortParams]) -> AssetsOutput:
                 key, source, warning = await _picture(call, k, scene, look, folder)
                 if warning:
                     warnings.append(warning)
-            frame_key = await _frame(call, k, key, scene, look, folder)
+            local = await _local(call, k, key, folder)
+            frame_key = await _frame(call, k, local, scene, look, folder)
+            clip_key = None
+            if pictures.moving(call):
+                try:
+                    clip_key = await call.once(
+                        f"clip-{k}", lambda: pictures.animate(call, k, scene, local, folder), str
+                    )
+                except MediaError as exc:
+                    motion = call.providers.image_to_video.name
+                    warnings.append(
+                        f"scene {k + 1} motion ({motion}): {exc.code}: {exc.message} (still shown)"
+                    )
         done += 1
         await call.report(done / len(scenes), f"{done}/{len(scenes)} frames")
-        return ScenePicture(picture_key=key, frame_key=frame_key, source=source)
+        return ScenePicture(picture_key=key, frame_key=frame_key, source=source, clip_key=clip_key)
 
     made = await asyncio.gather(*(one(k, scene) for k, scene in enumerate(scenes)))
     return AssetsOutput(scenes=list(made), warnings=sorted(warnings))
@@ -144,14 +157,19 @@ async def _design(call: StageCall[ShortParams], k: int, look: ShortLook, folder:
     return key
 
 
-async def _frame(
-    call: StageCall[ShortParams], k: int, picture_key: str, scene: StoryScene, look: ShortLook, folder: Path
-) -> str:
-    from media.providers.visual.backdrop import paint_frame
-
+async def _local(call: StageCall[ShortParams], k: int, picture_key: str, folder: Path) -> Path:
+    """The picture as a local file: where this run drew or generated it, else fetched from storage."""
     local = folder / f"picture-{k:02d}{Path(picture_key).suffix}"
     if not local.exists():
         await call.tools.storage.fetch_to(picture_key, local)
+    return local
+
+
+async def _frame(
+    call: StageCall[ShortParams], k: int, local: Path, scene: StoryScene, look: ShortLook, folder: Path
+) -> str:
+    from media.providers.visual.backdrop import paint_frame
+
     shown = ShortScene(0.0, scene.duration, local, scene.on_screen_text, 0.0, ())
     headline = next(iter(headlines([shown], look)), None)
     path = folder / f"frame-{k:02d}.jpg"

@@ -55,6 +55,7 @@ async def compose(call: StageCall[ShortParams]) -> Timeline:
             scene.on_screen_text,
             voice.start or start,
             words,
+            Path(picture.clip_key) if picture.clip_key else None,
         )
         scenes.append(shown)
     return short_timeline(scenes, Path(audio.soundtrack_key), look)

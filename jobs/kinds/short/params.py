@@ -45,6 +45,7 @@ class ShortParams(OutputParams):
     music_mood: str | None = None  # None: the tone's mood
     captions: bool = True
     caption_style: str = "highlight"
+    motion: bool = False  # each picture made into video by the image-to-video provider, where one is set
 
 
 def intake(values: Values, limits: InputLimits) -> ShortParams:
