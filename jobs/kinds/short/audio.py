@@ -11,6 +11,7 @@ mixing failed) does not ask a cloud voice for them again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from pathlib import Path
 
@@ -71,22 +72,29 @@ async def make_audio(call: StageCall[ShortParams]) -> AudioOutput:
         async with gate:
             return await call.once(f"voice-{k}", lambda: _speak(call, k, text, folder), Spoken)
 
-    spoken = await asyncio.gather(*(voice(k, s.narration) for k, s in enumerate(board.scenes)))
-    await call.report(0.3, "narration spoken")
-    starts = place_voices(board.starts, [s.duration if s else None for s in spoken], total)
-    voices = [
-        SceneVoice(narration_key=s.key, start=at, duration=s.duration, words=s.words)
-        if s is not None and at is not None
-        else SceneVoice()
-        for s, at in zip(spoken, starts, strict=True)
-    ]
-    placed = await _fetched(
-        call, [(s.key, at) for s, at in zip(spoken, starts, strict=True) if s and at is not None], folder
-    )
-    voiceover = folder / "voiceover.wav"
-    voice_lufs = await asyncio.to_thread(_voiceover, placed, total, voiceover)
-    voiceover_key = await _store(call, "voiceover", voiceover, "audio/wav")
-    music, music_key, loop = await _music(call, draft, total, folder)
+    # The bed needs nothing from the voices: it is made (or fetched) while they speak, on the other core.
+    bed = asyncio.ensure_future(_music(call, draft, total, folder))
+    try:
+        spoken = await asyncio.gather(*(voice(k, s.narration) for k, s in enumerate(board.scenes)))
+        await call.report(0.3, "narration spoken")
+        starts = place_voices(board.starts, [s.duration if s else None for s in spoken], total)
+        voices = [
+            SceneVoice(narration_key=s.key, start=at, duration=s.duration, words=s.words)
+            if s is not None and at is not None
+            else SceneVoice()
+            for s, at in zip(spoken, starts, strict=True)
+        ]
+        said = [(s.key, at) for s, at in zip(spoken, starts, strict=True) if s and at is not None]
+        placed = await _fetched(call, said, folder)
+        voiceover = folder / "voiceover.wav"
+        voice_lufs = await asyncio.to_thread(_voiceover, placed, total, voiceover)
+        voiceover_key = await _store(call, "voiceover", voiceover, "audio/wav")
+        music, music_key, loop = await bed
+    except BaseException:
+        bed.cancel()  # a failed voice fails the stage: the bed is not waited for, nor left running
+        with contextlib.suppress(BaseException):
+            await bed
+        raise
     await call.report(0.6, "music ready")
     soundtrack = folder / "soundtrack.wav"
     report = await asyncio.to_thread(
