@@ -152,6 +152,23 @@ class Settings(BaseSettings):
     ws_per_message_deflate: bool = False
     render_nice: int = Field(10, ge=0, le=19)
 
+    # --- Shorts (issue 12: createShort, expandIdea) ---
+    # Shorts (createShort, expandIdea): the idea's length; expandIdea on a cloud model
+    # (CLIPFORGE_LLM_PROVIDER) answers within a timeout and at most so many times a minute per user; the
+    # music bed under the voice:
+    # ducked by music_duck_db while it speaks (attack and release in seconds), music_level_db below the
+    # voice in the gaps, and the whole mix at short_loudness_lufs with true peaks under short_true_peak_db.
+    max_idea_chars: int = Field(1000, ge=1)
+    expand_timeout_seconds: float = Field(15.0, gt=0)
+    expand_per_minute: int = Field(10, ge=1)
+    music_provider: str = "offline"
+    music_duck_db: float = Field(-12.0, ge=-40.0, le=0.0)
+    music_duck_attack_seconds: float = Field(0.05, ge=0.0, le=2.0)
+    music_duck_release_seconds: float = Field(0.35, ge=0.0, le=5.0)
+    music_level_db: float = Field(-8.0, ge=-40.0, le=0.0)
+    short_loudness_lufs: float = Field(-14.0, ge=-40.0, le=-5.0)
+    short_true_peak_db: float = Field(-1.0, ge=-10.0, le=0.0)
+
     @property
     def storage_root(self) -> Path:
         return self.data_dir / "storage"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import AsyncExitStack
+from dataclasses import replace
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -21,6 +22,11 @@ from jobs.metrics import Metrics
 from jobs.money import DEFAULT_CREDIT_PRICES, Pricing
 from media.errors import MediaError
 from media.inputs.fetch import FetchLimits
+from media.providers.http import ProviderError
+from media.providers.llm.anthropic import AnthropicLLM
+from media.providers.llm.base import LLM
+from media.providers.llm.gemini import GeminiLLM
+from media.providers.llm.openai import OpenAILLM
 from media.providers.prices import DEFAULT_PRICES_USD
 from media.providers.voice.catalog import check_voice, list_voices
 from media.storage.base import Storage
@@ -28,7 +34,7 @@ from media.storage.local import LocalStorage
 from media.storage.supabase import Buckets, open_supabase_storage
 from media.timeline.checks import Limits as TimelineLimits
 from resolvers.auth import Authenticator
-from resolvers.context import Services
+from resolvers.context import Expander, Services
 from resolvers.progress import row_loader
 from resolvers.tokens import SupabaseTokens
 
@@ -123,6 +129,7 @@ def provider_choices(settings: Settings) -> dict[str, str]:
         "image": settings.image_provider,
         "image_gen": settings.image_gen_provider,
         "image_to_video": settings.image_to_video_provider,
+        "music": settings.music_provider,
     }
 
 
@@ -137,6 +144,7 @@ def input_limits(settings: Settings) -> InputLimits:
         render_crf=settings.render_crf,
         timeline=timeline_limits(settings),
         max_source_chars=settings.max_source_chars,
+        max_idea_chars=settings.max_idea_chars,
         check_voice=check_voice if offline_voice else None,
     )
 
@@ -199,4 +207,31 @@ async def open_services(
         metrics=metrics or Metrics(),
         allow_private_urls=settings.allow_private_urls,
         max_webhooks_per_user=settings.max_webhooks_per_user,
+        expander=await expander(settings, stack),
     )
+
+
+async def expander(settings: Settings, stack: AsyncExitStack) -> Expander:
+    """expandIdea's language model, built here rather than by media.providers.registry: the registry is
+    the worker's and imports every voice and painter (numpy, PyAV), which the API process must not load."""
+    offline = Expander(timeout_seconds=settings.expand_timeout_seconds, per_minute=settings.expand_per_minute)
+    name = settings.llm_provider.strip().lower()
+    if name == "offline":
+        return offline
+    http = httpx.AsyncClient(timeout=httpx.Timeout(settings.expand_timeout_seconds, connect=5.0))
+    stack.push_async_callback(http.aclose)
+    llm: LLM
+    if name == "openai":
+        key, base = settings.openai_api_key.get_secret_value(), settings.openai_base_url
+        llm = OpenAILLM(http=http, api_key=key or None, base_url=base)
+    elif name == "anthropic":
+        llm = AnthropicLLM(http=http, api_key=settings.anthropic_api_key.get_secret_value() or None)
+    elif name == "gemini":
+        llm = GeminiLLM(http=http, api_key=settings.gemini_api_key.get_secret_value() or None)
+    else:
+        raise ProviderError(
+            "PROVIDER_NOT_CONFIGURED",
+            f"no llm provider called {name!r}: set CLIPFORGE_LLM_PROVIDER to offline, openai, anthropic "
+            "or gemini",
+        )
+    return replace(offline, llm=llm)

@@ -30,7 +30,7 @@ from jobs import queue
 from jobs.deps import Deps
 from jobs.heartbeat import forget, forget_dead, keep_beating
 from jobs.metrics import MeteredTransport, Metrics
-from jobs.tools import RenderLimits, Tools
+from jobs.tools import MusicBed, RenderLimits, Tools
 from jobs.webhooks import WebhookPolicy
 from jobs.worker import create_worker
 from media.providers.registry import ProviderConfig, build_providers
@@ -98,6 +98,14 @@ class WorkerResources:
             ),
             caption_font=s.caption_font,
             pricing=pricing(s),
+            music_bed=MusicBed(
+                duck_db=s.music_duck_db,
+                duck_attack_seconds=s.music_duck_attack_seconds,
+                duck_release_seconds=s.music_duck_release_seconds,
+                music_db=s.music_level_db,
+                loudness_lufs=s.short_loudness_lufs,
+                true_peak_db=s.short_true_peak_db,
+            ),
         )
         self.deps = Deps(
             sessions=session_factory(engine),

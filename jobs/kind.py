@@ -41,6 +41,7 @@ class InputLimits:
     render_crf: int = 23
     timeline: TimelineLimits = TimelineLimits()
     max_source_chars: int = 20_000  # an explainer's source text
+    max_idea_chars: int = 1000  # a short's idea
     # Raises MediaError for a voice/language the configured voice cannot speak; None: it decides when it runs.
     check_voice: Callable[[str | None, str], None] | None = None
 
@@ -64,6 +65,10 @@ class Kind(Generic[K]):
     # Only without compose: what the job made, from its stages' outputs.
     result: Callable[[Mapping[str, BaseModel]], JobResult] | None = None
     paid: Callable[[K], Sequence[PaidAction]] | None = None  # the paid actions a job with these params takes
+    # For a kind whose stage names are part of its public contract (the short's drafting → assets → audio
+    # → rendering → ready): its own last stages, which run compose and the shared tail's functions inside
+    # them (jobs.tail), in place of the compose, render, store and finalize stages.
+    finish: tuple[StageSpec[K], ...] | None = None
 
     @cached_property
     def pipeline(self) -> Pipeline[K]:
@@ -71,11 +76,10 @@ class Kind(Generic[K]):
             if self.result is None:
                 raise TypeError(f"kind {self.name} has neither compose nor result")
             return Pipeline(params=self.params, stages=self.stages, result=self.result)
-        return Pipeline(
-            params=self.params,
-            stages=(*self.stages, compose_stage(self.compose), *tail(self.render_weight)),
-            result=result,
-        )
+        last: tuple[StageSpec[K], ...] = (compose_stage(self.compose), *tail(self.render_weight))
+        if self.finish is not None:
+            last = self.finish
+        return Pipeline(params=self.params, stages=(*self.stages, *last), result=result)
 
     @property
     def stage_weights(self) -> list[tuple[str, float]]:

@@ -17,7 +17,7 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import TypeVar, cast
+from typing import TypeVar
 
 from pydantic import BaseModel
 
@@ -173,7 +173,8 @@ def tail(render_weight: float = 8.0) -> tuple[StageSpec[JobParams], ...]:
 
 
 def result(outputs: Mapping[str, BaseModel]) -> JobResult:
-    stored = cast(StoreOutput, outputs["store"])
+    # The last StoreOutput: the `store` stage's, or what a kind's own finishing stage made with `store`.
+    stored = next(o for o in reversed(list(outputs.values())) if isinstance(o, StoreOutput))
     return JobResult(
         video_key=stored.video_key, thumbnail_key=stored.thumbnail_key, manifest_key=stored.manifest_key
     )

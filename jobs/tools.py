@@ -35,6 +35,19 @@ class RenderLimits:
 
 
 @dataclass(frozen=True)
+class MusicBed:
+    """Music under a voice (shorts): how far and how fast it ducks while the voice speaks, how loud it sits
+    in the gaps, and the finished mix's loudness and true-peak ceiling."""
+
+    duck_db: float = -12.0
+    duck_attack_seconds: float = 0.05
+    duck_release_seconds: float = 0.35
+    music_db: float = -8.0  # relative to the voice's loudness
+    loudness_lufs: float = -14.0
+    true_peak_db: float = -1.0
+
+
+@dataclass(frozen=True)
 class Tools:
     storage: Storage
     http: httpx.AsyncClient
@@ -44,3 +57,4 @@ class Tools:
     render: RenderLimits = RenderLimits()
     caption_font: Path | None = None  # a font for captions in scripts DejaVu Sans lacks
     pricing: Pricing = field(default_factory=Pricing)
+    music_bed: MusicBed = MusicBed()

@@ -18,9 +18,19 @@ from jobs.lifecycle import Lifecycle
 from jobs.metrics import Metrics
 from jobs.money import Pricing
 from media.inputs.fetch import FetchLimits
+from media.providers.llm.base import LLM
 from media.providers.voice.espeak_lib import VoiceInfo
 from media.storage.base import Storage
 from resolvers.auth import Authenticator
+
+
+@dataclass(frozen=True)
+class Expander:
+    """What expandIdea answers with (resolvers.expand)."""
+
+    llm: LLM | None = None  # None: the offline rules
+    timeout_seconds: float = 15.0
+    per_minute: int = 10  # calls per user a minute to a cloud model; the offline rules are not limited
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,7 @@ class Services:
     fetch_limits: FetchLimits = FetchLimits()
     auth: Authenticator | None = None  # None: API keys only
     metrics: Metrics = field(default_factory=Metrics)
+    expander: Expander = Expander()  # expandIdea's model (offline rules when None)
     allow_private_urls: bool = False  # webhook targets too (development only)
     max_webhooks_per_user: int = 20
 

@@ -47,6 +47,11 @@ class ServiceUnavailable(Problem):
     pass
 
 
+@strawberry.type(description="Too many calls; wait before the next.")
+class RateLimited(Problem):
+    retry_after_seconds: int
+
+
 def invalid(err: UserError) -> InvalidInput:
     problems = [FieldProblem(path=path, message=message) for path, message in err.problems]
     return InvalidInput(code=err.code, message=err.message, field=err.field, problems=problems)

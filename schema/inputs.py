@@ -63,3 +63,55 @@ class ExplainerInput:
     preview: bool = strawberry.field(default=False, description=PREVIEW)
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
     webhook_url: str | None = strawberry.field(default=None, description=WEBHOOK_URL)
+
+
+@strawberry.input(description="An idea → a vertical, voiced, captioned short with a music bed.")
+class ShortInput:
+    idea: str | None = strawberry.field(default=None, description="One line; required unless storyboard.")
+    tone: str | None = strawberry.field(
+        default=None,
+        description="upbeat, playful, inspiring, informative, corporate, calm, dramatic or mysterious "
+        "(palette and music mood); unset: read from the idea.",
+    )
+    format: str | None = strawberry.field(
+        default=None, description="explainer, listicle, howto, story or myth"
+    )
+    audience: str | None = None
+    language: str = strawberry.field(default="en", description="BCP 47, e.g. en, de, pt-BR")
+    voice: str | None = strawberry.field(default=None, description="A voice from the voices query.")
+    duration_seconds: float | None = strawberry.field(default=None, description="15–90; default 30.")
+    expand: bool = strawberry.field(default=True, description="Plan the idea (expandIdea) before drafting.")
+    storyboard: JSON | None = strawberry.field(
+        default=None,
+        description='Your own storyboard, rendered as given: {"title": …, "scenes": [{"narration", '
+        '"onScreenText", "visualPrompt", "duration"}]}.',
+    )
+    image_urls: list[str] | None = strawberry.field(default=None, description="Image k is scene k's picture.")
+    images: list[Upload] | None = strawberry.field(default=None, description="Uploads, after imageUrls.")
+    music_url: str | None = None
+    music: Upload | None = None
+    music_mood: str | None = strawberry.field(
+        default=None,
+        description="upbeat, calm, dramatic or corporate: a generated bed (default: the tone's).",
+    )
+    captions: bool = strawberry.field(default=True, description="Burn in word-highlighted captions.")
+    caption_style: str = strawberry.field(default="highlight", description="highlight, boxed or minimal")
+    motion: bool = strawberry.field(
+        default=False,
+        description="Make each scene's picture into video with the image-to-video provider "
+        "(CLIPFORGE_IMAGE_TO_VIDEO_PROVIDER; a paid generate_scene per scene). Offline, pictures keep their "
+        "camera moves.",
+    )
+    size: str = strawberry.field(default="1080x1920", description="1080x1920, 1920x1080 or 1080x1080")
+    preview: bool = strawberry.field(default=False, description=PREVIEW)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+    webhook_url: str | None = strawberry.field(default=None, description=WEBHOOK_URL)
+
+
+@strawberry.input(description="An idea to plan (expandIdea).")
+class ExpandIdeaInput:
+    idea: str
+    tone: str | None = None
+    format: str | None = None
+    audience: str | None = None
+    language: str = "en"

@@ -29,6 +29,7 @@ class JobKind(Enum):
     EXPLAINER = "EXPLAINER"
     TIMELINE = "TIMELINE"
     SCENE_VIDEO = "SCENE_VIDEO"
+    SHORT = "SHORT"
 
 
 @strawberry.type
@@ -182,3 +183,14 @@ class JobEdge:
 class JobConnection:
     edges: list[JobEdge]
     page_info: PageInfo
+
+
+@strawberry.type(description="An idea's plan, for frontend hints (expandIdea).")
+class IdeaExpansion:
+    title: str
+    logline: str
+    tone: str
+    format: str
+    audience: str
+    hooks: list[str]
+    outline: list[str]

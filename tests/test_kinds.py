@@ -25,7 +25,9 @@ def test_job_kind_and_the_registry_name_the_same_kinds() -> None:
     assert {kind.value for kind in JobKind} == set(KINDS)
     for name, kind in KINDS.items():
         assert kind.name == name
-        if kind.compose is not None:  # the shared tail
+        if kind.finish is not None:  # its own last stages (the short's rendering, ready) run the tail inside
+            assert kind.pipeline.stage_names[-len(kind.finish) :] == tuple(s.name for s in kind.finish)
+        elif kind.compose is not None:  # the shared tail
             assert kind.pipeline.stage_names[-4:] == ("compose", "render", "store", "finalize")
         else:  # a kind whose stages make its media whole ends by naming what it made
             assert kind.result is not None and kind.pipeline.stage_names[-1] == "finalize"

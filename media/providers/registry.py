@@ -30,6 +30,8 @@ from media.providers.llm.anthropic import AnthropicLLM
 from media.providers.llm.base import LLM
 from media.providers.llm.gemini import GeminiLLM
 from media.providers.llm.openai import OpenAILLM
+from media.providers.music.base import MusicSource
+from media.providers.music.offline import GeneratedMusic
 from media.providers.runway import API_URL as RUNWAY_URL
 from media.providers.runway import MAX_WAIT_SECONDS as RUNWAY_MAX_WAIT
 from media.providers.runway import POLL_SECONDS as RUNWAY_POLL
@@ -147,6 +149,10 @@ def _elevenlabs_voice(config: ProviderConfig) -> Voice:
     )
 
 
+def _generated_music(config: ProviderConfig) -> MusicSource:
+    return GeneratedMusic()
+
+
 def _stand_in_painter(config: ProviderConfig) -> Painter:
     return StandInPainter()
 
@@ -205,6 +211,8 @@ TABLE: Mapping[str, Capability[object]] = {
         "CLIPFORGE_IMAGE_PROVIDER",
         {OFFLINE: _stand_in_painter, "openai": _openai_painter},
     ),
+    # A backing track by mood, for shorts whose user brings no music.
+    "music": Capability[MusicSource]("CLIPFORGE_MUSIC_PROVIDER", {OFFLINE: _generated_music}),
     # The AI scene video's still image, and the video made from it.
     "image_gen": Capability[ImageGenerator](
         "CLIPFORGE_IMAGE_GEN_PROVIDER", {OFFLINE: _offline_images, "runway": _runway_images}
@@ -221,6 +229,8 @@ def make(capability: Literal["llm"], name: str, config: ProviderConfig) -> LLM |
 def make(capability: Literal["voice"], name: str, config: ProviderConfig) -> Voice: ...
 @overload
 def make(capability: Literal["image"], name: str, config: ProviderConfig) -> Painter: ...
+@overload
+def make(capability: Literal["music"], name: str, config: ProviderConfig) -> MusicSource: ...
 @overload
 def make(capability: Literal["image_gen"], name: str, config: ProviderConfig) -> ImageGenerator: ...
 @overload
@@ -247,8 +257,8 @@ def make(capability: str, name: str, config: ProviderConfig) -> object:
 class Providers:
     """The providers a job's stages use, one field per capability.
 
-    A new capability (music comes next) is a new field here plus an entry in TABLE; build_providers fills the
-    field from that entry.
+    A new capability is a new field here plus an entry in TABLE; build_providers fills the field from that
+    entry.
     """
 
     script: ScriptWriter  # the explainer's scene script: on the language model, or the offline rules
@@ -258,6 +268,11 @@ class Providers:
     # The language model, for kinds that ask it for their own shape of answer (media.providers.llm.base.Ask);
     # None: offline, and each kind writes with its own rules.
     llm: LLM | None = None
+    # The image provider itself, when a cloud one is configured (shorts paint whole frames with it, as a
+    # paid action priced for `pictures_provider`); None: offline, each kind draws its own pictures.
+    pictures: Painter | None = None
+    pictures_provider: str = OFFLINE
+    music: MusicSource = field(default_factory=GeneratedMusic)
     image_gen: ImageGenerator = field(default_factory=OfflineImages)  # a scene's still image
     image_to_video: ImageToVideo = field(default_factory=OfflineMotion)  # a scene's video, from its still
 
@@ -273,12 +288,17 @@ def build_providers(choices: Mapping[str, str], config: ProviderConfig) -> Provi
     if unknown:
         raise ValueError(f"no capability {', '.join(unknown)}; the table has {', '.join(TABLE)}")
     llm = make("llm", choices.get("llm", OFFLINE), config)
+    image_name = choices.get("image", OFFLINE).strip().lower()
+    image = make("image", image_name, config)
     return Providers(
         script=OfflineWriter() if llm is None else LLMScriptWriter(llm),
         llm=llm,
         voice=make("voice", choices.get("voice", OFFLINE), config),
-        painter=scene_painter(make("image", choices.get("image", OFFLINE), config)),
+        painter=scene_painter(image),
         placeholder=PlaceholderPainter(),
+        pictures=None if image_name == OFFLINE else image,
+        pictures_provider=image_name,
+        music=make("music", choices.get("music", OFFLINE), config),
         image_gen=make("image_gen", choices.get("image_gen", OFFLINE), config),
         image_to_video=make("image_to_video", choices.get("image_to_video", OFFLINE), config),
     )

@@ -4,7 +4,7 @@ a long pause), so a phrase on screen and a cue in the file start and end togethe
 
 from dataclasses import dataclass
 
-from media.render.layout import Phrase, join_words, phrases
+from media.render.layout import Phrase, join_words, phrases, spaced
 from media.timeline.model import CaptionsClip, Timeline
 from media.timeline.schedule import place, resting_box
 
@@ -48,6 +48,45 @@ def cues(timeline: Timeline) -> list[Cue]:
                 text = join_words([w.text for w in words[phrase.first : phrase.last + 1]])
                 found.append(Cue(start, end, text))
     return sorted(found, key=lambda cue: cue.start)
+
+
+@dataclass(frozen=True)
+class WordCue:
+    """A phrase, and when each of its words is spoken (seconds in the video), for karaoke players."""
+
+    start: float
+    end: float
+    words: list[tuple[str, float]]
+
+
+def word_cues(timeline: Timeline) -> list[WordCue]:
+    """The same phrases as `cues`, each with its words' start times."""
+    out = timeline.output
+    found: list[WordCue] = []
+    for p in place(timeline):
+        if not isinstance(p.clip, CaptionsClip):
+            continue
+        words = p.clip.words
+        for phrase in caption_phrases(p.clip, out.width, out.height):
+            start, end = p.start + phrase.start, min(p.end, p.start + phrase.end)
+            said = [(w.text, max(start, p.start + w.start)) for w in words[phrase.first : phrase.last + 1]]
+            if end > start:
+                found.append(WordCue(start, end, [(text, min(at, end)) for text, at in said]))
+    return sorted(found, key=lambda cue: cue.start)
+
+
+def to_word_webvtt(items: list[WordCue]) -> str:
+    """WebVTT with a timestamp tag before each word after the first (the spec's karaoke style): players
+    that support it colour each word as it is spoken; others show the phrase."""
+    blocks = []
+    for c in items:
+        shown = c.words[0][0]
+        for k in range(1, len(c.words)):
+            text, at = c.words[k]
+            gap = " " if spaced(c.words[k - 1][0], text) else ""
+            shown += f"{gap}<{_clock(at, '.')}>{text}"
+        blocks.append(f"{_clock(c.start, '.')} --> {_clock(c.end, '.')}\n{shown}\n")
+    return "WEBVTT\n\n" + "\n".join(blocks)
 
 
 def to_srt(items: list[Cue]) -> str:

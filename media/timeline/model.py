@@ -49,6 +49,16 @@ class KenBurns(_Data):
     anchor: tuple[float, float] | None = None
 
 
+class Drift(_Data):
+    """A slow, steady move across the clip's whole time: a layer floating over a Ken Burns background moves
+    at another speed than the picture behind it, which reads as depth (parallax). `x`, `y`: pixels moved
+    from the clip's start to its end; `scale`: its size at the end (1: unchanged)."""
+
+    x: float = 0.0
+    y: float = 0.0
+    scale: float = Field(1.0, gt=0.0, le=4.0)
+
+
 class _Visual(_Data):
     start: float | None = None
     duration: float = Field(gt=0.0)
@@ -61,6 +71,7 @@ class _Visual(_Data):
     enter: Animation | None = None
     exit: Animation | None = None
     transition: Transition | None = None
+    drift: Drift | None = None
 
 
 class ImageClip(_Visual):

@@ -94,6 +94,10 @@ def look(p: Placed, t: float, width: int, height: int, box: tuple[int, int, int,
     """The clip's look at time t; `box` is its resting x, y, w, h in frame pixels."""
     result = Look(opacity=p.clip.opacity)
     local, remaining = t - p.start, p.end - t
+    if p.clip.drift is not None:
+        done = min(1.0, max(0.0, local / (p.end - p.start)))
+        drift = p.clip.drift
+        result = replace(result, dx=drift.x * done, dy=drift.y * done, scale=1.0 + (drift.scale - 1.0) * done)
     if p.clip.enter is not None and local < p.clip.enter.duration:
         result = _animate(result, p.clip.enter, local / p.clip.enter.duration, width, height, box)
     if p.clip.exit is not None and remaining < p.clip.exit.duration:

@@ -34,6 +34,7 @@ CHOSEN_BY = {
     "image": "CLIPFORGE_IMAGE_PROVIDER",
     "image_gen": "CLIPFORGE_IMAGE_GEN_PROVIDER",
     "image_to_video": "CLIPFORGE_IMAGE_TO_VIDEO_PROVIDER",
+    "music": "CLIPFORGE_MUSIC_PROVIDER",
 }
 # The method of each capability's Protocol: what the built provider must have.
 METHOD = {
@@ -42,6 +43,7 @@ METHOD = {
     "image": "paint",
     "image_gen": "submit",
     "image_to_video": "submit",
+    "music": "backing_track",
 }
 # Every cloud provider and the variable holding its key; the test below keeps this list equal to the table.
 KEYS = [
