@@ -11,7 +11,7 @@ from resolvers.create import create_job
 from resolvers.errors import UserError
 from schema.errors import InvalidInput, NotFound, ServiceUnavailable, create_problem, problem
 from schema.info import Info
-from schema.inputs import ExplainerInput, SlideshowInput, TimelineInput
+from schema.inputs import ExplainerInput, ProductAdInput, SlideshowInput, TimelineInput
 from schema.types import Job
 
 CreateJobResult = Annotated[Job | InvalidInput | ServiceUnavailable, strawberry.union("CreateJobResult")]
@@ -42,6 +42,12 @@ class Mutation:
     @strawberry.mutation(description="Text → a narrated, captioned video: script, voices, visuals, render.")
     async def create_explainer(self, info: Info, input: ExplainerInput) -> CreateJobResult:
         return await create(info, "EXPLAINER", input)
+
+    @strawberry.mutation(
+        description="A product, a style and a call to action → a 30 s ad: script, voice, visuals, render."
+    )
+    async def create_product_ad(self, info: Info, input: ProductAdInput) -> CreateJobResult:
+        return await create(info, "PRODUCT_AD", input)
 
     @strawberry.mutation(description="Stop a queued or running job; it ends CANCELLED.")
     async def cancel_job(self, info: Info, id: strawberry.ID) -> JobResult:

@@ -28,6 +28,7 @@ class JobKind(Enum):
     SLIDESHOW = "SLIDESHOW"
     EXPLAINER = "EXPLAINER"
     TIMELINE = "TIMELINE"
+    PRODUCT_AD = "PRODUCT_AD"
 
 
 @strawberry.type

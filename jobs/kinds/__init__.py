@@ -6,7 +6,8 @@ from typing import Any
 
 from jobs.kind import Kind
 from jobs.kinds.explainer import EXPLAINER
+from jobs.kinds.product_ad import PRODUCT_AD
 from jobs.kinds.slideshow import SLIDESHOW
 from jobs.kinds.timeline import TIMELINE
 
-KINDS: dict[str, Kind[Any]] = {k.name: k for k in (SLIDESHOW, EXPLAINER, TIMELINE)}
+KINDS: dict[str, Kind[Any]] = {k.name: k for k in (SLIDESHOW, EXPLAINER, TIMELINE, PRODUCT_AD)}
