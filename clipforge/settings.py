@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     default_credits: int = Field(100, ge=0)
     credit_prices: dict[str, int] = Field(default_factory=dict)
     prices_usd: dict[str, float] = Field(default_factory=dict)
+    # Product ads (issue 13): their script asks the configured LLM; this points the Anthropic client at a
+    # gateway or proxy speaking the Messages API (as CLIPFORGE_OPENAI_BASE_URL does for OpenAI).
+    anthropic_base_url: str = "https://api.anthropic.com"
 
     @property
     def storage_root(self) -> Path:

@@ -48,6 +48,7 @@ class WorkerResources:
                 gemini_api_key=s.gemini_api_key.get_secret_value() or None,
                 elevenlabs_api_key=s.elevenlabs_api_key.get_secret_value() or None,
                 openai_base_url=s.openai_base_url,
+                anthropic_base_url=s.anthropic_base_url,
             ),
         )
         tools = Tools(

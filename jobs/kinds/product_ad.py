@@ -15,6 +15,7 @@ crash pays for none of them again; their cost lands on the stage that made them 
 from __future__ import annotations
 
 import asyncio
+import zlib
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -28,7 +29,7 @@ from media.kinds.ad.layout import layout_for
 from media.kinds.ad.paint import paint_scene, save_png, stand_in
 from media.kinds.ad.photo import for_model, load_product
 from media.kinds.ad.script import AdScript, script_ask
-from media.kinds.ad.styles import SCENES, font_path
+from media.kinds.ad.styles import AD_SECONDS, SCENES, font_path
 from media.kinds.ad.timeline import AdLook, Voiced, ad_timeline
 from media.kinds.ad.timing import scene_lengths
 from media.kinds.ad.writer import write_offline
@@ -200,10 +201,33 @@ async def compose(call: Call) -> Timeline:
     look = AdLook(
         width=params.width, height=params.height, fps=params.fps, preset=params.preset, crf=params.crf
     )
-    music = Path(written.music_key) if written.music_key else None
+    music = written.music_key or await _backing_track(call)
     return ad_timeline(
-        params.template, written.script, voices, voice.lengths, [Path(k) for k in visuals.keys], look, music
+        params.template,
+        written.script,
+        voices,
+        voice.lengths,
+        [Path(k) for k in visuals.keys],
+        look,
+        Path(music),
     )
+
+
+async def _backing_track(call: Call) -> str:
+    """The style's mood as an offline backing track, 30 s long, stored with the job's artifacts."""
+    # Imported here: the synthesiser needs numpy, which the API process (it imports this kind) must not load.
+    from media.audio.music import write_backing_track
+
+    params = call.params
+    path = call.work_dir / "music.wav"
+    seed = zlib.crc32(params.product_name.encode()) % 1000  # the same ad always gets the same track
+    await asyncio.to_thread(
+        write_backing_track, params.template.music_mood, AD_SECONDS, path, seed=seed
+    )
+    key = f"jobs/{call.job_id}/music.wav"
+    size = await call.tools.storage.put_file(key, path, "audio/wav")
+    await call.add_artifact("music", key, "audio/wav", size)
+    return key
 
 
 PRODUCT_AD = Kind(

@@ -110,7 +110,7 @@ def _blocks(p: Palette, focus: Box, scene: int, width: int, height: int) -> Imag
     draw = ImageDraw.Draw(image)
     top, bottom = focus.y * height, (focus.y + focus.h) * height
     slant = (bottom - top) * (0.22 if scene % 2 == 0 else -0.22)
-    inset = (bottom - top) * 0.24
+    inset = (bottom - top) * 0.1
     draw.polygon(
         [(0, top + inset + max(0.0, slant)), (width, top + inset + max(0.0, -slant)),
          (width, bottom - inset - max(0.0, slant)), (0, bottom - inset - max(0.0, -slant))],

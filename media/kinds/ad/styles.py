@@ -93,7 +93,7 @@ class AdStyle(_Data):
     text_delay: float = Field(0.3, ge=0.0, le=2.0)  # seconds into a scene before the headline enters
     shots: tuple[tuple[Shot, ...], tuple[Shot, ...], tuple[Shot, ...]]  # the motion of scenes 1-3
     transition: Transition | None  # between scenes; None: hard cuts
-    music_mood: str
+    music_mood: str  # a mood of the offline backing track (media.audio.music.MOODS)
     captions: Captions | None
     seconds: tuple[float, float, float, float]  # each scene's planned length; they add up to 30 s
     shadow_blur: float = Field(0.03, gt=0.0, le=0.2)  # share of the product's size
@@ -137,8 +137,8 @@ STYLES: dict[str, AdStyle] = {
             label="Luxury",
             description="Dark and warm, a serif set small, slow push-ins and long crossfades.",
             palette=Palette(
-                background="#0d0b09",
-                backdrop="#2b2319",
+                background="#120d09",
+                backdrop="#3a2c1d",
                 text="#f4ead8",
                 muted="#c8b89a",
                 accent="#c9a45c",
@@ -267,7 +267,7 @@ STYLES: dict[str, AdStyle] = {
                 (Shot(zoom="in", amount=0.03, anchor=(0.5, 0.5)),),
             ),
             transition=Transition(kind="crossfade", duration=0.8),
-            music_mood="ambient",
+            music_mood="corporate",
             captions=Captions(
                 font=_lato("Light"), size=0.03, colour="#1f1f1f", highlight="#8a8273", max_words=6
             ),
@@ -309,7 +309,7 @@ STYLES: dict[str, AdStyle] = {
                 (Shot(zoom="in", amount=0.06, anchor=(0.5, 0.5)),),
             ),
             transition=Transition(kind="wipe", duration=0.3, side="left"),
-            music_mood="driving",
+            music_mood="dramatic",
             captions=Captions(
                 font=_lato("Black"),
                 size=0.048,
