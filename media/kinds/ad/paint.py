@@ -9,11 +9,10 @@ import math
 import os
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageColor, ImageDraw, ImageFilter, ImageFont
 
 from media.kinds.ad.layout import Box, Layout
 from media.kinds.ad.styles import AdStyle, Palette
-from media.render.text import parse_colour
 from media.timeline.fonts import load
 
 RGB = tuple[int, int, int]
@@ -22,7 +21,7 @@ SHADOW_DROP = 0.035  # the shadow's offset, as a share of the product's height
 
 
 def rgb(colour: str) -> RGB:
-    r, g, b, _ = parse_colour(colour)
+    r, g, b = ImageColor.getrgb(colour)[:3]  # Pillow's parser: media.render.text's would load numpy
     return r, g, b
 
 
