@@ -41,6 +41,7 @@ bench: install
 		|| $(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/render.py $(BENCH_ARGS)
 	$(BIN)/python bench/explainer.py
+	$(BIN)/python bench/product_ad.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
