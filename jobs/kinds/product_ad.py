@@ -221,9 +221,7 @@ async def _backing_track(call: Call) -> str:
     params = call.params
     path = call.work_dir / "music.wav"
     seed = zlib.crc32(params.product_name.encode()) % 1000  # the same ad always gets the same track
-    await asyncio.to_thread(
-        write_backing_track, params.template.music_mood, AD_SECONDS, path, seed=seed
-    )
+    await asyncio.to_thread(write_backing_track, params.template.music_mood, AD_SECONDS, path, seed=seed)
     key = f"jobs/{call.job_id}/music.wav"
     size = await call.tools.storage.put_file(key, path, "audio/wav")
     await call.add_artifact("music", key, "audio/wav", size)
