@@ -1,4 +1,4 @@
-"""The ASGI app: GraphQL (HTTP + graphql-transport-ws) at /graphql, stored files at /files."""
+"""The ASGI app: GraphQL (HTTP + graphql-transport-ws) at /graphql, files at /files, the web page at /."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from clipforge.body_limit import BodyLimit
 from clipforge.graphql_app import GraphQLApp
+from clipforge.page import page_routes
 from clipforge.settings import Settings
 from clipforge.wiring import open_services
 from media.storage.local import LocalStorage, guess_content_type, verify
@@ -48,7 +49,9 @@ def create_app(settings: Settings) -> Starlette:
             key, request.query_params.get("exp"), request.query_params.get("sig"), secret, time.time()
         ):
             return JSONResponse({"error": "FORBIDDEN", "message": "link is invalid or expired"}, 403)
-        storage: LocalStorage = request.app.state.services.storage
+        storage = request.app.state.services.storage
+        if not isinstance(storage, LocalStorage):  # a hosted store serves its own files
+            return JSONResponse({"error": "NOT_FOUND"}, 404)
         try:
             path = storage.path_for(key)
         except ValueError:
@@ -60,12 +63,9 @@ def create_app(settings: Settings) -> Starlette:
     async def health(request: Request) -> Response:
         return JSONResponse({"ok": True})
 
-    async def home(request: Request) -> Response:
-        return RedirectResponse("/graphql")
-
     return Starlette(
         routes=[
-            Route("/", home),
+            *page_routes(),
             Route("/healthz", health),
             Route("/files/{key:path}", files),
             Route("/graphql", graphql, methods=["GET", "POST"]),

@@ -1,4 +1,4 @@
-"""clipforge up | api | worker | migrate | create-key | credits grant."""
+"""clipforge up | api | worker | migrate | create-key | credits grant | make <kind> …"""
 
 from __future__ import annotations
 
@@ -59,7 +59,10 @@ def up(settings: Settings) -> None:
         worker = subprocess.Popen(
             [sys.executable, "-m", "clipforge", "worker"], env=env, start_new_session=True
         )
-        print(f"\n  clipforge is up:  GraphiQL at {settings.base_url}/graphql\n", flush=True)
+        print(
+            f"\n  clipforge is up:  {settings.base_url}/  (GraphiQL at {settings.base_url}/graphql)\n",
+            flush=True,
+        )
         serve_api(settings)
     finally:
         if worker is not None:
@@ -97,13 +100,19 @@ def grant(settings: Settings, user_id: str, amount: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["make"]:  # a client of a server: its options come from the server's schema
+        from clipforge.make.command import main as make
+
+        sys.exit(make(argv[1:]))
     parser = argparse.ArgumentParser(prog="clipforge", description=__doc__)
     parser.add_argument(
         "command",
-        choices=["up", "api", "worker", "migrate", "create-key", "credits"],
+        choices=["up", "api", "worker", "migrate", "create-key", "credits", "make"],
         help="up: all-in-one for one machine; api / worker: the pieces for production; migrate: the DB; "
         "create-key: a user (--user) and an API key for them, printed once; "
-        "credits grant --user ID N: give a user N credits",
+        "credits grant --user ID N: give a user N credits; "
+        "make <kind> …: create a job on a server and follow it (clipforge make --help)",
     )
     parser.add_argument("words", nargs="*", help="credits: grant N")
     parser.add_argument("--user", help="create-key, credits: the user's id (created if new)")

@@ -1,10 +1,11 @@
 """The GraphQL endpoint: who the caller is, and how much a WebSocket client may hold open.
 
 With auth off every caller is the one local user. With auth on, HTTP requests carry
-`Authorization: Bearer <key>` (else 401), and a graphql-transport-ws client sends the same in its
-`connection_init` payload as {"authorization": "Bearer <key>"} (else the socket closes with 4403). When the
-key cannot be checked because the database is unreachable, HTTP answers 503 with a SERVICE_UNAVAILABLE error
-and a WebSocket closes with 1013 (try again later).
+`Authorization: Bearer <credential>` (else 401), and a graphql-transport-ws client sends the same in its
+`connection_init` payload as {"authorization": "Bearer <credential>"} (else the socket closes with 4403). The
+credential is an API key or a Supabase access token, as CLIPFORGE_AUTH says (resolvers.auth.Authenticator).
+When it cannot be checked because the database or the project's JWKS is unreachable, HTTP answers 503 with a
+SERVICE_UNAVAILABLE error and a WebSocket closes with 1013 (try again later).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from strawberry.types.unset import UnsetType
 
 from clipforge.settings import Settings
 from clipforge.wiring import LOCAL_USER
-from resolvers.auth import authenticate, bearer_key
+from resolvers.auth import bearer_key
 from resolvers.availability import Unavailable, database_errors
 from resolvers.context import Context, Services
 
@@ -113,7 +114,7 @@ def unavailable(error: Unavailable) -> Response:
 
 
 def unauthorized() -> Response:
-    message = "a valid API key is required: send Authorization: Bearer <key>"
+    message = "a valid API key or access token is required: send Authorization: Bearer <credential>"
     return JSONResponse(
         {"errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]},
         status_code=401,
@@ -134,7 +135,7 @@ class GraphQLApp(GraphQL[Context, None]):
             connection_init_wait_timeout=timedelta(seconds=10),
             max_subscriptions_per_connection=settings.ws_max_subscriptions_per_connection,
         )
-        self.auth_required = settings.auth_required
+        self.auth_required = settings.requires_auth
         self.slots = ConnectionSlots(settings.ws_max_connections_per_client)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -142,12 +143,11 @@ class GraphQLApp(GraphQL[Context, None]):
             request = Request(scope, receive)
             # The GraphiQL page holds no data; its requests carry the key set in its headers tab.
             if not self.should_render_graphql_ide(self.request_adapter_class(request)):
-                services: Services = request.app.state.services
+                auth = cast(Services, request.app.state.services).authenticator
                 try:
                     with database_errors():
-                        user_id = await authenticate(
-                            services.sessions, bearer_key(request.headers.get("authorization"))
-                        )
+                        credential = bearer_key(request.headers.get("authorization"), auth.max_length)
+                        user_id = await auth.user_for(credential)
                 except Unavailable as error:
                     await unavailable(error)(scope, receive, send)
                     return
@@ -173,8 +173,9 @@ class GraphQLApp(GraphQL[Context, None]):
                 or params.get("Authorization")
                 or websocket.headers.get("authorization")
             )
+            auth = context.services.authenticator
             with database_errors():
-                user_id = await authenticate(context.services.sessions, bearer_key(sent))
+                user_id = await auth.user_for(bearer_key(sent, auth.max_length))
             if user_id is None:
                 raise ConnectionRejectionError()  # closes with 4403
             context.user_id = user_id

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -87,6 +88,34 @@ class Settings(BaseSettings):
     # gateway or proxy speaking the Messages API (as CLIPFORGE_OPENAI_BASE_URL does for OpenAI).
     anthropic_base_url: str = "https://api.anthropic.com"
 
+    # --- Supabase (issue 14): Storage buckets, Auth users, its Postgres pooler ---
+    storage: Literal["local", "supabase"] = "local"
+    supabase_url: str = Field("", validation_alias=AliasChoices("SUPABASE_URL", "CLIPFORGE_SUPABASE_URL"))
+    supabase_service_role_key: SecretStr = Field(
+        SecretStr(""),
+        validation_alias=AliasChoices("SUPABASE_SERVICE_ROLE_KEY", "CLIPFORGE_SUPABASE_SERVICE_ROLE_KEY"),
+    )
+    storage_bucket_images: str = "generated-content"  # public: shared images at plain URLs
+    storage_bucket_videos: str = "video-files"  # private: everything else, behind signed URLs
+    signed_url_seconds: int = Field(3600, gt=0)  # how long a private file's URL works (every storage)
+    # One request per Supabase call may take this long; a 6 MiB chunk of a resumable upload is one request.
+    supabase_storage_timeout_seconds: float = Field(300.0, gt=0)
+    # Larger files go up resumably (tus) in 6 MiB chunks, as Supabase recommends above 6 MB.
+    supabase_resumable_above_bytes: int = Field(6 * 1024 * 1024, ge=0)
+    # keys: API keys only; supabase: Supabase Auth access tokens only; both: either. With supabase or both,
+    # every request must carry one (CLIPFORGE_AUTH_REQUIRED is implied).
+    auth: Literal["keys", "supabase", "both"] = "keys"
+    # The project's legacy HS256 JWT secret; unset: only asymmetric keys (ES256/RS256) from its JWKS.
+    supabase_jwt_secret: SecretStr = Field(
+        SecretStr(""), validation_alias=AliasChoices("SUPABASE_JWT_SECRET", "CLIPFORGE_SUPABASE_JWT_SECRET")
+    )
+    supabase_jwks_cache_seconds: float = Field(600.0, gt=0)  # Supabase's own edge caches it for 10 min
+    # A token naming a key we do not have makes us fetch the JWKS again, at most this often.
+    supabase_jwks_refetch_gap_seconds: float = Field(10.0, ge=0)
+    # Behind a transaction-mode pooler (Supabase's Supavisor on port 6543, PgBouncer) a connection is not
+    # ours between transactions, so asyncpg must not keep prepared statements. Unset: on for port 6543.
+    database_transaction_pooler: bool | None = None
+
     @property
     def storage_root(self) -> Path:
         return self.data_dir / "storage"
@@ -102,6 +131,15 @@ class Settings(BaseSettings):
     @property
     def base_url(self) -> str:
         return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def requires_auth(self) -> bool:
+        return self.auth_required or self.auth != "keys"
+
+    @property
+    def supabase_issuer(self) -> str:
+        """The `iss` of the project's access tokens."""
+        return f"{self.supabase_url.rstrip('/')}/auth/v1"
 
     def secret_bytes(self) -> bytes:
         """The URL-signing secret: configured, or generated once and kept in data_dir so that the API

@@ -6,6 +6,9 @@ from __future__ import annotations
 import logging
 from contextlib import AsyncExitStack
 
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from clipforge.settings import Settings
 from db import repo
 from db.engine import create_engine, session_factory
@@ -14,12 +17,17 @@ from jobs import queue
 from jobs.bus import ProgressHub
 from jobs.kind import InputLimits
 from jobs.money import DEFAULT_CREDIT_PRICES, Pricing
+from media.errors import MediaError
 from media.inputs.fetch import FetchLimits
 from media.providers.prices import DEFAULT_PRICES_USD
 from media.providers.voice.catalog import check_voice, list_voices
+from media.storage.base import Storage
 from media.storage.local import LocalStorage
+from media.storage.supabase import Buckets, open_supabase_storage
 from media.timeline.checks import Limits as TimelineLimits
+from resolvers.auth import Authenticator
 from resolvers.context import Services
+from resolvers.tokens import SupabaseTokens
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +40,34 @@ def require_redis_url(settings: Settings) -> str:
     return settings.redis_url
 
 
-def storage_for(settings: Settings) -> LocalStorage:
-    return LocalStorage(settings.storage_root, settings.base_url, settings.secret_bytes())
+async def open_storage(settings: Settings, stack: AsyncExitStack) -> Storage:
+    """The configured store (API and worker alike). Supabase's buckets are created here, at start-up, so a
+    misconfigured project stops the process with its reason instead of failing every job."""
+    if settings.storage == "local":
+        return LocalStorage(
+            settings.storage_root,
+            settings.base_url,
+            settings.secret_bytes(),
+            url_seconds=settings.signed_url_seconds,
+        )
+    key = settings.supabase_service_role_key.get_secret_value()
+    if not settings.supabase_url or not key:
+        raise MediaError(
+            "STORAGE_NOT_CONFIGURED",
+            "CLIPFORGE_STORAGE=supabase needs SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY",
+        )
+    http = httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.supabase_storage_timeout_seconds, connect=10.0), follow_redirects=True
+    )
+    stack.push_async_callback(http.aclose)
+    return await open_supabase_storage(
+        settings.supabase_url,
+        key,
+        http=http,
+        buckets=Buckets(public=settings.storage_bucket_images, private=settings.storage_bucket_videos),
+        url_seconds=settings.signed_url_seconds,
+        resumable_above=settings.supabase_resumable_above_bytes,
+    )
 
 
 def fetch_limits(settings: Settings) -> FetchLimits:
@@ -51,7 +85,9 @@ def fetch_limits(settings: Settings) -> FetchLimits:
 
 async def migrate(settings: Settings) -> None:
     """Apply migrations and make sure the local (auth-disabled) user exists."""
-    engine = create_engine(settings.resolved_database_url)
+    engine = create_engine(
+        settings.resolved_database_url, transaction_pooler=settings.database_transaction_pooler
+    )
     try:
         await upgrade(engine)
         async with session_factory(engine).begin() as session:
@@ -90,8 +126,31 @@ def input_limits(settings: Settings) -> InputLimits:
     )
 
 
+def authenticator(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], stack: AsyncExitStack
+) -> Authenticator:
+    """API keys, and Supabase access tokens when CLIPFORGE_AUTH says so."""
+    if settings.auth == "keys":
+        return Authenticator(sessions)
+    if not settings.supabase_url:
+        raise ValueError(f"CLIPFORGE_AUTH={settings.auth} needs SUPABASE_URL (the project's URL)")
+    http = httpx.AsyncClient(timeout=httpx.Timeout(5.0))
+    stack.push_async_callback(http.aclose)
+    tokens = SupabaseTokens(
+        issuer=settings.supabase_issuer,
+        jwks_url=f"{settings.supabase_issuer}/.well-known/jwks.json",
+        http=http,
+        hs256_secret=settings.supabase_jwt_secret.get_secret_value(),
+        cache_seconds=settings.supabase_jwks_cache_seconds,
+        refetch_gap_seconds=settings.supabase_jwks_refetch_gap_seconds,
+    )
+    return Authenticator(sessions, settings.auth, tokens, settings.default_credits)
+
+
 async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
-    engine = create_engine(settings.resolved_database_url)
+    engine = create_engine(
+        settings.resolved_database_url, transaction_pooler=settings.database_transaction_pooler
+    )
     stack.push_async_callback(engine.dispose)
     redis = await queue.connect(require_redis_url(settings))
     stack.push_async_callback(redis.aclose)
@@ -99,11 +158,13 @@ async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
     await hub.start()
     stack.push_async_callback(hub.stop)
     offline_voice = settings.tts_provider.strip().lower() == "offline"
+    sessions = session_factory(engine)
     return Services(
-        sessions=session_factory(engine),
+        sessions=sessions,
+        auth=authenticator(settings, sessions, stack),
         queue=redis,
         hub=hub,
-        storage=storage_for(settings),
+        storage=await open_storage(settings, stack),
         limits=input_limits(settings),
         list_voices=list_voices if offline_voice else None,
     )

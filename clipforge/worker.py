@@ -13,7 +13,7 @@ from contextlib import AsyncExitStack
 import httpx
 
 from clipforge.settings import Settings
-from clipforge.wiring import fetch_limits, pricing, require_redis_url, storage_for, timeline_limits
+from clipforge.wiring import fetch_limits, open_storage, pricing, require_redis_url, timeline_limits
 from db.engine import create_engine, session_factory
 from jobs import queue
 from jobs.deps import Deps
@@ -33,7 +33,7 @@ class WorkerResources:
 
     async def build(self) -> Deps:
         s = self.settings
-        engine = create_engine(s.resolved_database_url)
+        engine = create_engine(s.resolved_database_url, transaction_pooler=s.database_transaction_pooler)
         self.stack.push_async_callback(engine.dispose)
         redis = await queue.connect(require_redis_url(s))
         self.stack.push_async_callback(redis.aclose)
@@ -52,7 +52,7 @@ class WorkerResources:
             ),
         )
         tools = Tools(
-            storage=storage_for(s),
+            storage=await open_storage(s, self.stack),
             http=http,
             work_root=s.work_root,
             providers=providers,

@@ -25,6 +25,7 @@ from jobs.params import JobParams
 from jobs.stage import JobResult, StageCall, StageSpec
 from media.render.child import render_in_child
 from media.render.subtitles import Cue, cues, to_srt, to_webvtt
+from media.storage.placement import artifact_key
 from media.timeline.checks import parse_timeline
 from media.timeline.model import Timeline
 from media.timeline.preview import preview_of
@@ -99,8 +100,9 @@ async def render(call: StageCall[JobParams]) -> RenderOutput:
         memory_limit_mb=limits.memory_limit_mb,
         cpu_limit_seconds=limits.cpu_limit_seconds,
     )
-    # Deterministic keys: a rerun overwrites rather than duplicates.
-    video_key, thumbnail_key = f"jobs/{call.job_id}/video.mp4", f"jobs/{call.job_id}/thumbnail.jpg"
+    # Deterministic keys: a rerun overwrites rather than duplicates. The poster is a shared image (public).
+    video_key = artifact_key(call.job_id, "video", "video.mp4")
+    thumbnail_key = artifact_key(call.job_id, "thumbnail", "thumbnail.jpg")
     storage = call.tools.storage
     return RenderOutput(
         video_key=video_key,

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from media.storage.base import StorageUnavailable
 from resolvers.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -40,4 +41,17 @@ def database_errors(message: str = RETRY_LATER) -> Iterator[None]:
         if not is_outage(exc):
             raise
         log.warning("database unreachable: %s: %s", type(exc).__name__, exc)
+        raise Unavailable(message) from exc
+
+
+STORAGE_RETRY_LATER = "file storage cannot be reached right now; try again in a few seconds"
+
+
+@contextmanager
+def storage_errors(message: str = STORAGE_RETRY_LATER) -> Iterator[None]:
+    """The object store failing on its side (after its own retries) is an outage for the client too."""
+    try:
+        yield
+    except StorageUnavailable as exc:
+        log.warning("storage unreachable: %s", exc)
         raise Unavailable(message) from exc

@@ -14,6 +14,7 @@ from jobs.kind import InputLimits
 from jobs.lifecycle import Lifecycle
 from media.providers.voice.espeak_lib import VoiceInfo
 from media.storage.base import Storage
+from resolvers.auth import Authenticator
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,11 @@ class Services:
     limits: InputLimits = InputLimits()
     resync_seconds: float = 15.0  # a quiet subscription re-reads the row this often
     list_voices: Callable[[], Sequence[VoiceInfo]] | None = None  # for the voices query; None: not listable
+    auth: Authenticator | None = None  # None: API keys only
+
+    @property
+    def authenticator(self) -> Authenticator:
+        return self.auth or Authenticator(self.sessions)
 
     @property
     def lifecycle(self) -> Lifecycle:

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from db import ledger, repo
 from db.tables import Job
-from resolvers.availability import database_errors
+from resolvers.availability import database_errors, storage_errors
 from resolvers.context import Context
 from resolvers.errors import NotFound, UserError
-from resolvers.views import JobView, job_view
+from resolvers.views import JobView, job_view, keys_to_sign
 
 MAX_PAGE = 100
 
@@ -22,13 +22,17 @@ async def views(ctx: Context, jobs: list[Job]) -> list[JobView]:
             artifacts = await repo.get_artifacts(session, ids)
             costs = await ledger.cost_by_stage(session, ids)
             charged = await ledger.charged_by_job(session, ids)
-    storage = ctx.services.storage
+    owned = {j.id: [a for a in artifacts if a.job_id == j.id] for j in jobs}
+    keys = [key for j in jobs for key in keys_to_sign(j, owned[j.id])]
+    # Minted on every read, all at once: a hosted store signs a whole page in one request per bucket.
+    with storage_errors():
+        links = await ctx.services.storage.urls(keys) if keys else {}
     return [
         job_view(
             j,
             [s for s in stages if s.job_id == j.id],
-            [a for a in artifacts if a.job_id == j.id],
-            storage,
+            owned[j.id],
+            links,
             stage_costs={stage: micros for (job_id, stage), micros in costs.items() if job_id == j.id},
             credits_charged=charged.get(j.id, 0),
         )

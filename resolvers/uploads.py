@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeGuard, runtime_checkable
 
 from media.storage.base import Storage
+from resolvers.availability import storage_errors
 from resolvers.errors import UserError
 
 CHUNK = 1024 * 1024
@@ -49,5 +50,6 @@ async def store_upload(storage: Storage, upload: Upload, key: str, *, max_bytes:
         if size == 0:
             raise UserError("EMPTY_FILE", f"{field} is empty", field)
         tmp.flush()
-        await storage.put_file(key, Path(tmp.name), "application/octet-stream")
+        with storage_errors():
+            await storage.put_file(key, Path(tmp.name), "application/octet-stream")
     return digest.hexdigest()

@@ -1,4 +1,4 @@
-"""Plain read models handed to the schema layer, mapped explicitly from rows (URLs signed here)."""
+"""Plain read models handed to the schema layer, mapped explicitly from rows and the URLs signed for them."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from datetime import datetime
 from db.repo import aware
 from db.tables import Artifact, Job, Stage
 from jobs.events import ProgressEvent
-from media.storage.base import Storage
 
 
 @dataclass(frozen=True)
@@ -68,16 +67,25 @@ def usd(micros: int) -> float:
     return round(micros / 1_000_000, 6)
 
 
+def keys_to_sign(job: Job, artifacts: list[Artifact]) -> list[str]:
+    """Every storage key a job's view hands out a URL for."""
+    keys = [a.key for a in artifacts]
+    keys += [k for k in (job.video_key, job.thumbnail_key) if k]
+    return list(dict.fromkeys(keys))
+
+
 def job_view(
     job: Job,
     stages: list[Stage],
     artifacts: list[Artifact],
-    storage: Storage,
+    links: Mapping[str, str],
     *,
     stage_costs: Mapping[str, int],
     credits_charged: int,
 ) -> JobView:
-    """`stage_costs`: millionths of a dollar by stage name."""
+    """`links` holds the URL of each key from keys_to_sign; a key without one (its object is gone from a
+    store that signs only what exists) is not listed, or its URL is null. `stage_costs`: millionths of a
+    dollar by stage name."""
     return JobView(
         id=job.id,
         kind=job.kind,
@@ -101,14 +109,15 @@ def job_view(
         ],
         artifacts=[
             ArtifactView(
-                kind=a.kind, url=storage.url(a.key), content_type=a.content_type, bytes=a.bytes, stage=a.stage
+                kind=a.kind, url=links[a.key], content_type=a.content_type, bytes=a.bytes, stage=a.stage
             )
             for a in artifacts
+            if a.key in links
         ],
-        video_url=storage.url(job.video_key) if job.video_key else None,
-        thumbnail_url=storage.url(job.thumbnail_key) if job.thumbnail_key else None,
+        video_url=links.get(job.video_key) if job.video_key else None,
+        thumbnail_url=links.get(job.thumbnail_key) if job.thumbnail_key else None,
         subtitles_url=next(
-            (storage.url(a.key) for a in artifacts if a.kind == "subtitles" and a.key.endswith(".vtt")), None
+            (links.get(a.key) for a in artifacts if a.kind == "subtitles" and a.key.endswith(".vtt")), None
         ),
         error_code=job.error_code,
         error_message=job.error_message,

@@ -137,7 +137,7 @@ async def test_a_private_file_needs_a_valid_unexpired_signature(service: Service
     (root / "video.mp4").write_bytes(b"\x00" * 10)
 
     storage = LocalStorage(service.settings.storage_root, service.url, b"test-secret")
-    good = storage.url("jobs/x/video.mp4")
+    good = await storage.url("jobs/x/video.mp4")
     assert (await service.http.get(good)).status_code == 200
     assert (await service.http.get(good.replace("sig=", "sig=0"))).status_code == 403
     assert (await service.http.get(f"{service.url}/files/jobs/x/video.mp4")).status_code == 403

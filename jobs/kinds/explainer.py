@@ -22,6 +22,7 @@ from media.errors import MediaError
 from media.kinds.explainer import THEMES, ExplainerLook, explainer_timeline
 from media.providers.voice.base import Speech, WordTiming
 from media.script import Scene, Script
+from media.storage.placement import artifact_key
 from media.timeline.fonts import missing_glyphs, resolve
 from media.timeline.model import Timeline
 
@@ -124,7 +125,7 @@ async def make_assets(call: StageCall[ExplainerParams]) -> AssetsOutput:
         if warning:
             warnings.append(warning)
         narration_key = f"jobs/{call.job_id}/narration/scene-{index:02d}{speech.audio.suffix}"
-        visual_key = f"jobs/{call.job_id}/visuals/scene-{index:02d}{picture.suffix}"
+        visual_key = artifact_key(call.job_id, "visual", f"visuals/scene-{index:02d}{picture.suffix}")
         audio_type = "audio/wav" if speech.audio.suffix == ".wav" else "audio/mpeg"
         image_type = "image/png" if picture.suffix == ".png" else "image/jpeg"
         storage = call.tools.storage

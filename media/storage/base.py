@@ -1,13 +1,17 @@
-"""Where artifacts live: one small Protocol, with a local-folder and (later) a Supabase implementation.
+"""Where artifacts live: one small Protocol, with local-folder, in-memory and Supabase implementations.
 
 Keys are relative, slash-separated paths such as "jobs/<id>/video.mp4". Keys under "public/" are served at a
-plain URL; every other key only through a signed URL that expires. Jobs use deterministic keys and every put
-overwrites, so a rerun replaces its artifacts instead of duplicating them.
+plain URL; every other key only through a signed URL that expires (which key a job's artifact gets is the rule
+in media/storage/placement.py). Jobs use deterministic keys and every put overwrites, so a rerun replaces its
+artifacts instead of duplicating them.
+
+URLs are minted asynchronously: a hosted store (Supabase) signs them with a request of its own.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -38,6 +42,14 @@ _CONTENT_TYPES = {
 }
 
 
+DEFAULT_URL_SECONDS = 3600
+
+
+class StorageUnavailable(Exception):
+    """The store could not be reached or failed on its side (timeouts, 5xx, refused credentials) after its
+    own retries. Not the user's doing: a job is retried later, an API read answers SERVICE_UNAVAILABLE."""
+
+
 class Storage(Protocol):
     async def put_file(self, key: str, src: Path, content_type: str) -> int:
         """Store a copy of `src` at `key`, replacing what was there; returns the bytes stored."""
@@ -57,8 +69,15 @@ class Storage(Protocol):
         """Delete every object under the folder `prefix` ("jobs/1" and "jobs/1/" alike); returns how many."""
         ...
 
-    def url(self, key: str, *, expires_in: int = 3600) -> str:
-        """A plain URL for keys under "public/", else a signed URL valid for `expires_in` seconds."""
+    async def url(self, key: str, *, expires_in: int | None = None) -> str:
+        """A plain URL for keys under "public/", else a signed URL valid for `expires_in` seconds (None: the
+        store's configured lifetime). A store that signs only existing objects raises FileNotFoundError for a
+        private key with no object; the others hand out a URL that opens nothing."""
+        ...
+
+    async def urls(self, keys: Sequence[str], *, expires_in: int | None = None) -> dict[str, str]:
+        """`url` for many keys at once (one request per bucket for a hosted store); a private key with no
+        object may be left out of the answer."""
         ...
 
 

@@ -12,10 +12,10 @@ import errno
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from media.storage.base import check_key, folder_key, guess_content_type
+from media.storage.base import DEFAULT_URL_SECONDS, check_key, folder_key, guess_content_type
 from media.storage.signing import object_url, sign, verify
 
 # guess_content_type, sign and verify are re-exported for the app's /files route, which serves this store.
@@ -23,11 +23,14 @@ __all__ = ["LocalStorage", "guess_content_type", "sign", "verify"]
 
 
 class LocalStorage:
-    def __init__(self, root: Path, base_url: str, secret: bytes) -> None:
+    def __init__(
+        self, root: Path, base_url: str, secret: bytes, *, url_seconds: int = DEFAULT_URL_SECONDS
+    ) -> None:
         if not secret:
             raise ValueError("LocalStorage needs a non-empty secret to sign URLs")
         self.root = root.resolve()
         self.base_url = base_url.rstrip("/")
+        self.url_seconds = url_seconds
         self._secret = secret
 
     def path_for(self, key: str) -> Path:
@@ -62,8 +65,16 @@ class LocalStorage:
     async def delete_prefix(self, prefix: str) -> int:
         return await asyncio.to_thread(_delete_tree, self.path_for(folder_key(prefix)))
 
-    def url(self, key: str, *, expires_in: int = 3600) -> str:
-        return object_url(f"{self.base_url}/files", key, self._secret, expires_in)
+    async def url(self, key: str, *, expires_in: int | None = None) -> str:
+        return self.sign_url(key, expires_in)
+
+    async def urls(self, keys: Sequence[str], *, expires_in: int | None = None) -> dict[str, str]:
+        return {key: self.sign_url(key, expires_in) for key in keys}
+
+    def sign_url(self, key: str, expires_in: int | None = None) -> str:
+        """What `url` answers, without awaiting: signing here is a local HMAC."""
+        lifetime = self.url_seconds if expires_in is None else expires_in
+        return object_url(f"{self.base_url}/files", key, self._secret, lifetime)
 
 
 def _write_atomic(dest: Path, fill: Callable[[Path], object]) -> int:

@@ -8,19 +8,27 @@ import asyncio
 import errno
 import secrets
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
-from media.storage.base import check_key, folder_key
+from media.storage.base import DEFAULT_URL_SECONDS, check_key, folder_key
 from media.storage.signing import key_of_url, object_url
 
 
 class MemoryStorage:
-    def __init__(self, base_url: str = "memory://storage", secret: bytes | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str = "memory://storage",
+        secret: bytes | None = None,
+        *,
+        url_seconds: int = DEFAULT_URL_SECONDS,
+    ) -> None:
         # Without a secret given, one for this process: its URLs are never opened anywhere else.
         secret = secrets.token_bytes(32) if secret is None else secret
         if not secret:
             raise ValueError("MemoryStorage needs a non-empty secret to sign URLs")
         self.base_url = base_url.rstrip("/")
+        self.url_seconds = url_seconds
         self._secret = secret
         self._objects: dict[str, bytes] = {}
 
@@ -49,8 +57,16 @@ class MemoryStorage:
             del self._objects[key]
         return len(doomed)
 
-    def url(self, key: str, *, expires_in: int = 3600) -> str:
-        return object_url(self.base_url, key, self._secret, expires_in)
+    async def url(self, key: str, *, expires_in: int | None = None) -> str:
+        return self._url(key, expires_in)
+
+    async def urls(self, keys: Sequence[str], *, expires_in: int | None = None) -> dict[str, str]:
+        return {key: self._url(key, expires_in) for key in keys}
+
+    def _url(self, key: str, expires_in: int | None) -> str:
+        return object_url(
+            self.base_url, key, self._secret, self.url_seconds if expires_in is None else expires_in
+        )
 
     def read_url(self, url: str, *, now: float | None = None) -> bytes | None:
         """The object a URL from `url` opens (at time `now`, by default the present); None when the URL is

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from pathlib import Path
 
 import pytest
 
-from media.storage.base import check_key, guess_content_type
+from media.storage.base import check_key, guess_content_type, is_public
 from media.storage.local import LocalStorage
 from media.storage.memory import MemoryStorage
+from media.storage.placement import PUBLIC_KINDS, artifact_key
 from media.storage.signing import key_of_url, sign, verify
 
 SECRET = b"test-secret"
@@ -115,17 +117,17 @@ def test_local_storage_needs_a_secret(tmp_path: Path) -> None:
 # --- memory -----------------------------------------------------------------------------------------------
 
 
-def test_memory_storage_needs_a_non_empty_secret_and_makes_one_when_none_is_given() -> None:
+async def test_memory_storage_needs_a_non_empty_secret_and_makes_one_when_none_is_given() -> None:
     with pytest.raises(ValueError):
         MemoryStorage(BASE, b"")
     one, other = MemoryStorage(BASE), MemoryStorage(BASE)
-    assert one.url("jobs/1/a.txt") != other.url("jobs/1/a.txt")
+    assert await one.url("jobs/1/a.txt") != await other.url("jobs/1/a.txt")
 
 
 async def test_memory_urls_are_the_key_under_the_base_and_open_only_there() -> None:
     memory = MemoryStorage(f"{BASE}/", SECRET)
     await memory.put_bytes("public/a.txt", b"a", "text/plain")
-    assert memory.url("public/a.txt") == f"{BASE}/public/a.txt"
+    assert await memory.url("public/a.txt") == f"{BASE}/public/a.txt"
     assert memory.read_url(f"{BASE}/public/a.txt") == b"a"
     assert memory.read_url("http://elsewhere.test/public/a.txt") is None
     assert memory.read_url(f"{BASE}public/a.txt") is None
@@ -138,12 +140,12 @@ def query(url: str) -> dict[str, str]:
     return dict(part.split("=", 1) for part in url.split("?", 1)[1].split("&"))
 
 
-def test_public_url_is_plain(local: LocalStorage) -> None:
-    assert local.url("public/scenes/1/image.png") == f"{BASE}/files/public/scenes/1/image.png"
+async def test_public_url_is_plain(local: LocalStorage) -> None:
+    assert await local.url("public/scenes/1/image.png") == f"{BASE}/files/public/scenes/1/image.png"
 
 
-def test_private_url_is_signed_and_verifies_until_it_expires(local: LocalStorage) -> None:
-    url = local.url("jobs/1/video.mp4", expires_in=3600)
+async def test_private_url_is_signed_and_verifies_until_it_expires(local: LocalStorage) -> None:
+    url = await local.url("jobs/1/video.mp4", expires_in=3600)
     assert url.startswith(f"{BASE}/files/jobs/1/video.mp4?")
     q = query(url)
     exp = int(q["exp"])
@@ -222,3 +224,37 @@ def test_key_of_url_opens_public_keys_and_validly_signed_private_ones(url: str, 
 )
 def test_guess_content_type_by_extension(key: str, content_type: str) -> None:
     assert guess_content_type(key) == content_type
+
+
+# --- which artifacts are public ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "key"),
+    [
+        ("thumbnail", "thumbnail.jpg", "public/jobs/J1/thumbnail.jpg"),
+        ("image", "scene/image.png", "public/jobs/J1/scene/image.png"),
+        ("frame", "frames/001.png", "public/jobs/J1/frames/001.png"),
+        ("visual", "visuals/scene-00.png", "public/jobs/J1/visuals/scene-00.png"),
+        ("video", "video.mp4", "jobs/J1/video.mp4"),
+        ("narration", "narration/scene-00.wav", "jobs/J1/narration/scene-00.wav"),
+        ("subtitles", "captions.vtt", "jobs/J1/captions.vtt"),
+        ("manifest", "manifest.json", "jobs/J1/manifest.json"),
+        ("input", "inputs/image-00.jpg", "jobs/J1/inputs/image-00.jpg"),
+    ],
+)
+def test_shared_images_are_public_and_everything_else_private(kind: str, name: str, key: str) -> None:
+    assert artifact_key("J1", kind, name) == key
+    assert is_public(key) is (kind in PUBLIC_KINDS)
+
+
+def test_an_artifact_name_cannot_leave_its_job_folder() -> None:
+    with pytest.raises(ValueError):
+        artifact_key("J1", "video", "../J2/video.mp4")
+
+
+async def test_urls_last_as_long_as_the_store_is_configured_to_sign_them(tmp_path: Path) -> None:
+    short = LocalStorage(tmp_path, BASE, SECRET, url_seconds=60)
+    exp = int(query(await short.url("jobs/1/video.mp4"))["exp"])
+    assert exp - 62 <= int(time.time()) <= exp - 59
+    assert int(query(await short.url("jobs/1/video.mp4", expires_in=600))["exp"]) > exp + 500

@@ -12,12 +12,15 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from media.storage.base import Storage
 from media.storage.local import LocalStorage
 from media.storage.memory import MemoryStorage
 from media.storage.signing import key_of_url
+from media.storage.supabase import open_supabase_storage
+from tests import supabase_fake
 
 SECRET = b"test-secret"
 BASE = "http://media.test"
@@ -59,9 +62,31 @@ async def memory_backend(tmp_path: Path) -> AsyncIterator[Backend]:
     yield Backend(store, open_url)
 
 
+@asynccontextmanager
+async def supabase_backend(tmp_path: Path) -> AsyncIterator[Backend]:
+    # The real supabase client against a local server speaking Supabase Storage's API (tests/supabase_fake).
+    # Files over 1 MiB go up resumably here, so the contract covers the tus path too.
+    async with supabase_fake.running() as fake, httpx.AsyncClient(timeout=30) as http:
+        store = await open_supabase_storage(
+            fake.url, supabase_fake.SERVICE_KEY, http=http, resumable_above=1024 * 1024
+        )
+
+        async def open_url(url: str, later: float) -> bytes | None:
+            # As a browser would: a plain GET, no keys; the server's clock moved `later` seconds on.
+            fake.clock_offset = later
+            try:
+                response = await http.get(url)
+            finally:
+                fake.clock_offset = 0
+            return response.content if response.status_code == 200 else None
+
+        yield Backend(store, open_url)
+
+
 BACKENDS: dict[str, Callable[[Path], AbstractAsyncContextManager[Backend]]] = {
     "local": local_backend,
     "memory": memory_backend,
+    "supabase": supabase_backend,
 }
 
 
@@ -173,7 +198,9 @@ async def test_every_operation_refuses_unsafe_keys(backend: Backend, key: str, t
     with pytest.raises(ValueError):
         await storage.delete_prefix(key)
     with pytest.raises(ValueError):
-        storage.url(key)
+        await storage.url(key)
+    with pytest.raises(ValueError):
+        await storage.urls([key])
     assert not (tmp_path / "x").exists()
 
 
@@ -183,7 +210,7 @@ async def test_a_key_ending_in_a_slash_names_a_folder_not_an_object(backend: Bac
     with pytest.raises(ValueError):
         await backend.storage.exists("jobs/1/")
     with pytest.raises(ValueError):
-        backend.storage.url("jobs/1/")
+        await backend.storage.url("jobs/1/")
 
 
 # --- URLs -------------------------------------------------------------------------------------------------
@@ -191,27 +218,27 @@ async def test_a_key_ending_in_a_slash_names_a_folder_not_an_object(backend: Bac
 
 async def test_a_public_key_is_served_without_a_signature_and_does_not_expire(backend: Backend) -> None:
     await backend.storage.put_bytes("public/scenes/1/image.png", b"png", "image/png")
-    url = backend.storage.url("public/scenes/1/image.png", expires_in=1)
+    url = await backend.storage.url("public/scenes/1/image.png", expires_in=1)
     assert await backend.read_url(url) == b"png"
     assert await backend.read_url(url, later=4) == b"png"
-    assert await backend.read_url(backend.storage.url("public/scenes/1/none.png")) is None
+    assert await backend.read_url(await backend.storage.url("public/scenes/1/none.png")) is None
 
 
 async def test_a_private_key_is_served_through_its_signed_url_until_it_expires(backend: Backend) -> None:
     await backend.storage.put_bytes("jobs/1/video.mp4", b"mp4", "video/mp4")
     # Whole seconds and short waits: a hosted store's links count seconds, and its harness has to sleep.
-    url = backend.storage.url("jobs/1/video.mp4", expires_in=2)
+    url = await backend.storage.url("jobs/1/video.mp4", expires_in=2)
     assert await backend.read_url(url) == b"mp4"
     assert await backend.read_url(url, later=1) == b"mp4"
     assert await backend.read_url(url, later=4) is None
-    assert await backend.read_url(backend.storage.url("jobs/1/none.mp4")) is None
+    assert await opened_or_refused(backend, "jobs/1/none.mp4") is None
 
 
 async def test_a_private_url_that_was_tampered_with_is_refused(backend: Backend) -> None:
     storage = backend.storage
     await storage.put_bytes("jobs/1/video.mp4", b"mine", "video/mp4")
     await storage.put_bytes("jobs/2/video.mp4", b"someone else's", "video/mp4")
-    url = storage.url("jobs/1/video.mp4", expires_in=3600)
+    url = await storage.url("jobs/1/video.mp4", expires_in=3600)
     assert await backend.read_url(url) == b"mine"
     assert await backend.read_url(url.replace("jobs/1/", "jobs/2/")) is None  # another key, same signature
     assert await backend.read_url(url.partition("?")[0]) is None  # no signature at all
@@ -225,7 +252,33 @@ async def test_a_private_url_that_was_tampered_with_is_refused(backend: Backend)
         assert await backend.read_url(f"{address}?{changed}") is None, name
 
 
+async def opened_or_refused(backend: Backend, key: str) -> bytes | None:
+    """What a client gets for a private key's URL; a store that signs only existing objects refuses to
+    make a URL for a key with none (FileNotFoundError), which is as good as a URL that opens nothing."""
+    try:
+        url = await backend.storage.url(key)
+    except FileNotFoundError:
+        return None
+    return await backend.read_url(url)
+
+
+async def test_urls_for_many_keys_open_each_object_and_may_leave_out_missing_private_ones(
+    backend: Backend,
+) -> None:
+    storage = backend.storage
+    keys = ["jobs/1/video.mp4", "jobs/1/captions.vtt", "public/jobs/1/thumbnail.jpg"]
+    for key in keys:
+        await storage.put_bytes(key, key.encode(), "application/octet-stream")
+    links = await storage.urls([*keys, "jobs/1/none.mp4", "public/jobs/1/none.jpg"], expires_in=60)
+    for key in keys:
+        assert await backend.read_url(links[key]) == key.encode(), key
+    assert set(links) - set(keys) <= {"jobs/1/none.mp4", "public/jobs/1/none.jpg"}
+    for key in set(links) - set(keys):
+        assert await backend.read_url(links[key]) is None
+    assert await storage.urls([]) == {}
+
+
 @pytest.mark.parametrize("expires_in", [0, -1])
 async def test_an_expiry_that_is_not_in_the_future_is_refused(backend: Backend, expires_in: int) -> None:
     with pytest.raises(ValueError):
-        backend.storage.url("jobs/1/video.mp4", expires_in=expires_in)
+        await backend.storage.url("jobs/1/video.mp4", expires_in=expires_in)

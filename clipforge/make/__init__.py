@@ -1,0 +1,1 @@
+"""`clipforge make <kind> …`: the command line client of a clipforge server (command.py)."""
