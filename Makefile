@@ -41,6 +41,7 @@ bench: install
 		|| $(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/render.py $(BENCH_ARGS)
 	$(BIN)/python bench/explainer.py
+	$(BIN)/python bench/product_ad.py
 	$(BIN)/python bench/short.py
 
 # make bench-live BENCH_ARGS="--rows 500 --scale 0.2"  (live progress under load; see bench/subscriptions.py --help)

@@ -94,6 +94,10 @@ class Settings(BaseSettings):
     runway_poll_seconds: float = Field(5.0, gt=0)
     runway_max_wait_seconds: float = Field(900.0, gt=0)
 
+    # Product ads (issue 13): their script asks the configured LLM; this points the Anthropic client at a
+    # gateway or proxy speaking the Messages API (as CLIPFORGE_OPENAI_BASE_URL does for OpenAI).
+    anthropic_base_url: str = "https://api.anthropic.com"
+
     # --- Supabase (issue 14): Storage buckets, Auth users, its Postgres pooler ---
     storage: Literal["local", "supabase"] = "local"
     supabase_url: str = Field("", validation_alias=AliasChoices("SUPABASE_URL", "CLIPFORGE_SUPABASE_URL"))

@@ -81,6 +81,7 @@ class WorkerResources:
                 runway_poll_seconds=s.runway_poll_seconds,
                 runway_max_wait_seconds=s.runway_max_wait_seconds,
                 fetch_limits=fetch_limits(s),
+                anthropic_base_url=s.anthropic_base_url,
             ),
         )
         tools = Tools(

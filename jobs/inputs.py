@@ -23,6 +23,9 @@ class InputRef(BaseModel):
     url: str | None = None
     upload_key: str | None = None
     filename: str | None = None
+    # An upload's media kind as its first bytes say ("image", "audio", "video", "font", or "unknown"), so
+    # a kind can refuse the wrong file before queueing; None for a URL (known only once fetched).
+    sniffed: str | None = None
 
     @property
     def label(self) -> str:

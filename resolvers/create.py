@@ -23,7 +23,7 @@ from jobs.inputs import InputRef
 from jobs.kinds import KINDS
 from jobs.params import SIZE_PRESETS
 from media.errors import MediaError
-from media.inputs.fetch import check_url
+from media.inputs.fetch import SNIFF_BYTES, check_url, sniff
 from resolvers.context import Context
 from resolvers.credits import check_credits
 from resolvers.idempotency import check_key
@@ -67,8 +67,10 @@ async def _collect(
 
     async def keep(upload: Upload, name: str, field: str) -> InputRef:
         key = f"jobs/{job_id}/uploads/{name}-{safe_name(upload.filename, 'file')}"
-        stored[key] = await store_upload(ctx.services.storage, upload, key, max_bytes=max_bytes, field=field)
-        return InputRef(upload_key=key, filename=upload.filename)
+        head = _Head(upload)
+        stored[key] = await store_upload(ctx.services.storage, head, key, max_bytes=max_bytes, field=field)
+        found = sniff(head.data)
+        return InputRef(upload_key=key, filename=upload.filename, sniffed=found[0] if found else "unknown")
 
     values: dict[str, Any] = {}
     for name, value in fields.items():
@@ -90,6 +92,21 @@ async def _collect(
     if "size" in values:
         _resolve_size(values, ctx)
     return values
+
+
+class _Head:
+    """An upload that keeps its first bytes as they stream past, to tell what kind of file it is."""
+
+    def __init__(self, upload: Upload) -> None:
+        self.filename = upload.filename
+        self._upload = upload
+        self.data = b""
+
+    async def read(self, size: int = -1) -> bytes:
+        chunk = await self._upload.read(size)
+        if len(self.data) < SNIFF_BYTES:
+            self.data += chunk[: SNIFF_BYTES - len(self.data)]
+        return chunk
 
 
 def _url(value: str, field: str) -> InputRef:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from jobs.params import SIZE_PRESETS
+from media.kinds.ad.styles import STYLES as AD_STYLES
 from media.kinds.explainer import THEMES
 from media.kinds.scene import DEFAULT_RESOLUTION, MOTION_RATIOS, RESOLUTIONS, nearest
 from resolvers.context import Context
@@ -23,6 +24,13 @@ class StyleView:
     background: str
     foreground: str
     accent: str
+    # The product ad's templates say more: their colours in order, music mood, typefaces and transition.
+    label: str | None = None
+    description: str | None = None
+    palette: list[str] = field(default_factory=list)
+    mood: str | None = None
+    typefaces: list[str] = field(default_factory=list)
+    transition: str | None = None
 
 
 def resolutions() -> list[str]:
@@ -45,8 +53,31 @@ def scene_resolutions() -> list[SceneResolutionView]:
     ]
 
 
-def styles() -> list[StyleView]:
-    return [StyleView(n, t.background, t.foreground, t.accent) for n, t in THEMES.items()]
+def styles(kind: str | None = None) -> list[StyleView]:
+    """The styles a kind takes: the explainer's visual styles by default (and for EXPLAINER), the product
+    ad's templates for PRODUCT_AD; none for a kind without styles."""
+    if kind is None or kind == "EXPLAINER":
+        return [
+            StyleView(n, t.background, t.foreground, t.accent, palette=[t.background, t.foreground, t.accent])
+            for n, t in THEMES.items()
+        ]
+    if kind == "PRODUCT_AD":
+        return [
+            StyleView(
+                name=s.name,
+                background=s.palette.background,
+                foreground=s.palette.text,
+                accent=s.palette.accent,
+                label=s.label,
+                description=s.description,
+                palette=s.palette_list,
+                mood=s.music_mood,
+                typefaces=sorted({s.type.headline.label, s.type.body.label, s.type.cta.label}),
+                transition=s.transition.kind if s.transition is not None else "cut",
+            )
+            for s in AD_STYLES.values()
+        ]
+    return []
 
 
 def voices(ctx: Context, language: str | None) -> list[VoiceView]:

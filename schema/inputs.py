@@ -115,3 +115,28 @@ class ExpandIdeaInput:
     format: str | None = None
     audience: str | None = None
     language: str = "en"
+
+
+@strawberry.input(description="A product, a style and a call to action → a 30 s ad in four scenes.")
+class ProductAdInput:
+    product_name: str
+    style: str = strawberry.field(
+        description="LUXURY, ENERGETIC, MINIMAL or BOLD (any case); see styles(kind: PRODUCT_AD)."
+    )
+    cta_text: str = strawberry.field(description="The call to action on the end card, e.g. 'Shop now'.")
+    product_image_url: str | None = None
+    product_image: Upload | None = strawberry.field(
+        default=None, description="A JPEG, PNG (transparency kept), WebP or GIF of the product."
+    )
+    description: str | None = strawberry.field(default=None, description="What the product is and does.")
+    audience: str | None = strawberry.field(default=None, description="Who it is for.")
+    size: str = strawberry.field(default="1080x1920", description="1080x1920, 1920x1080 or 1080x1080")
+    voice: str | None = strawberry.field(default=None, description="A voice from the voices query.")
+    language: str = strawberry.field(default="en", description="BCP 47, e.g. en, de, pt-BR")
+    music_url: str | None = strawberry.field(
+        default=None, description="A backing track; else the style's mood."
+    )
+    music: Upload | None = None
+    preview: bool = strawberry.field(default=False, description=PREVIEW)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+    webhook_url: str | None = strawberry.field(default=None, description=WEBHOOK_URL)

@@ -13,7 +13,14 @@ from resolvers.expand import RateLimited as TooManyCalls
 from resolvers.expand import expand_idea
 from schema.errors import InvalidInput, NotFound, RateLimited, ServiceUnavailable, create_problem, problem
 from schema.info import Info
-from schema.inputs import ExpandIdeaInput, ExplainerInput, ShortInput, SlideshowInput, TimelineInput
+from schema.inputs import (
+    ExpandIdeaInput,
+    ExplainerInput,
+    ProductAdInput,
+    ShortInput,
+    SlideshowInput,
+    TimelineInput,
+)
 from schema.paid import PaidJobResult, paid_problem
 from schema.scenes import SceneMutations
 from schema.types import IdeaExpansion, Job
@@ -78,6 +85,12 @@ class Mutation(SceneMutations):
                 return ServiceUnavailable(code=err.code, message=err.message)
             return create_problem(err)
         return IdeaExpansion(**plan.model_dump())
+
+    @strawberry.mutation(
+        description="A product, a style and a call to action → a 30 s ad: script, voice, visuals, render."
+    )
+    async def create_product_ad(self, info: Info, input: ProductAdInput) -> CreateJobResult:
+        return await create(info, "PRODUCT_AD", input)
 
     @strawberry.mutation(description="Stop a queued or running job; it ends CANCELLED.")
     async def cancel_job(self, info: Info, id: strawberry.ID) -> JobResult:

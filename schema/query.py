@@ -25,6 +25,12 @@ class VisualStyle:
     background: str
     foreground: str
     accent: str
+    label: str | None = None
+    description: str | None = None
+    palette: list[str] = strawberry.field(description="The style's colours, background first.")
+    mood: str | None = strawberry.field(default=None, description="The music mood of its backing track.")
+    typefaces: list[str] = strawberry.field(description="The fonts it sets its type in.")
+    transition: str | None = strawberry.field(default=None, description="How its scenes join (or cut).")
 
 
 @strawberry.type
@@ -33,9 +39,12 @@ class Query(SceneQueries):
     def resolutions(self) -> list[str]:
         return reference.resolutions()
 
-    @strawberry.field(description="Explainer visual styles (createExplainer's visualStyle).")
-    def styles(self) -> list[VisualStyle]:
-        return [VisualStyle(**vars(s)) for s in reference.styles()]
+    @strawberry.field(
+        description="The styles a kind takes: createExplainer's visualStyle by default, createProductAd's "
+        "style with kind: PRODUCT_AD (palette, music mood, typefaces, transition)."
+    )
+    def styles(self, kind: JobKind | None = None) -> list[VisualStyle]:
+        return [VisualStyle(**vars(s)) for s in reference.styles(kind.value if kind else None)]
 
     @strawberry.field(description="Voices of the configured text-to-speech, optionally for one language.")
     def voices(self, info: Info, language: str | None = None) -> list[Voice]:

@@ -30,6 +30,7 @@ class JobKind(Enum):
     TIMELINE = "TIMELINE"
     SCENE_VIDEO = "SCENE_VIDEO"
     SHORT = "SHORT"
+    PRODUCT_AD = "PRODUCT_AD"
 
 
 @strawberry.type

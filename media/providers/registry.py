@@ -71,6 +71,7 @@ class ProviderConfig:
     elevenlabs_api_key: str | None = field(default=None, repr=False)
     runway_api_key: str | None = field(default=None, repr=False)
     openai_base_url: str = "https://api.openai.com/v1"  # or any OpenAI-compatible gateway
+    anthropic_base_url: str = "https://api.anthropic.com"  # or a gateway speaking the Messages API
     script_model: str | None = None
     voice_model: str | None = None
     image_model: str | None = None
@@ -114,6 +115,7 @@ def _anthropic_llm(config: ProviderConfig) -> LLM | None:
         api_key=require_key(config.anthropic_api_key, name, "CLIPFORGE_ANTHROPIC_API_KEY"),
         http=_client(config, name),
         model=config.script_model or llm_anthropic.DEFAULT_MODEL,
+        base_url=config.anthropic_base_url,
     )
 
 

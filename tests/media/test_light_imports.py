@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import media.kinds.ad
 import media.storage
 import media.timeline
 
@@ -38,6 +39,8 @@ LIGHT = [
     # every module of these packages, including ones added later
     *(f"media.timeline.{m.name}" for m in pkgutil.iter_modules(media.timeline.__path__)),
     *(f"media.storage.{m.name}" for m in pkgutil.iter_modules(media.storage.__path__)),
+    # the product ad's parts: the API lists its styles and measures its call to action
+    *(f"media.kinds.ad.{m.name}" for m in pkgutil.iter_modules(media.kinds.ad.__path__)),
 ]
 
 
