@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     render_preset: str = "veryfast"
     render_crf: int = 23
     render_fps: int = 30
+    # The H.264 encoder of the workers' renders: auto takes NVENC where it opens (an NVIDIA GPU and driver),
+    # else libx264; a name asks for that one and fails renders with ENCODER_UNAVAILABLE where it cannot run.
+    video_encoder: Literal["auto", "libx264", "h264_nvenc"] = "auto"
     # Timelines (renderTimeline, and every job kind compiles to one) beyond these are refused.
     max_video_side: int = 4096
     max_video_seconds: float = 1800.0

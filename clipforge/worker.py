@@ -96,6 +96,7 @@ class WorkerResources:
                 cpu_limit_seconds=s.render_cpu_limit_seconds,
                 nice=s.render_nice,
                 timeline=timeline_limits(s),
+                encoder=s.video_encoder,
             ),
             caption_font=s.caption_font,
             pricing=pricing(s),

@@ -50,6 +50,7 @@ class RenderOutput(BaseModel):
     height: int
     preview: bool = False
     cues: list[Cue] = []  # the captions' phrases, for the subtitle files
+    encoder: str = ""  # the H.264 encoder that ran ("" in outputs saved before it was recorded)
 
 
 class StoreOutput(BaseModel):
@@ -100,6 +101,7 @@ async def render(call: StageCall[JobParams]) -> RenderOutput:
         memory_limit_mb=limits.memory_limit_mb,
         cpu_limit_seconds=limits.cpu_limit_seconds,
         nice=limits.nice,
+        encoder=limits.encoder,
     )
     # Deterministic keys: a rerun overwrites rather than duplicates. The poster is a shared image (public).
     video_key = artifact_key(call.job_id, "video", "video.mp4")
@@ -116,6 +118,7 @@ async def render(call: StageCall[JobParams]) -> RenderOutput:
         height=result.height,
         preview=call.params.preview,
         cues=found,
+        encoder=result.encoder,
     )
 
 

@@ -32,6 +32,7 @@ class RenderLimits:
     cpu_limit_seconds: float | None = None  # None: derived from the timeout (media.render.child)
     nice: int = 0  # the render process's niceness: below the API and the worker's loop on a shared machine
     timeline: TimelineLimits = TimelineLimits()
+    encoder: str = "auto"  # auto | libx264 | h264_nvenc (media.render.encoders)
 
 
 @dataclass(frozen=True)

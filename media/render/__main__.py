@@ -1,7 +1,8 @@
 """Child-process entry point: `python -m media.render SPEC_JSON VIDEO_OUT POSTER_OUT`.
 
 SPEC_JSON holds `{"timeline": {...}}`, optionally `"limits": {...}` (media.timeline.checks.Limits) and
-`"rlimits": {"memory_bytes": N, "cpu_seconds": N, "nice": N}`, applied to this process before it renders.
+`"rlimits": {"memory_bytes": N, "cpu_seconds": N, "nice": N}`, applied to this process before it renders,
+`"encoder"` (auto or an encoder's name) and `"segment": [first, end]` (media.render.engine.render_timeline).
 
 Runs one render and reports on stdout as JSON lines: `progress` (at most ~8 per second), then exactly one of
 `done` (exit 0) or `error` (exit 1). Rendering runs in its own process so the caller can kill it on a timeout
@@ -60,7 +61,16 @@ def _render(data: Any, video_out: Path, poster_out: Path) -> RenderResult:
         raise ValueError('SPEC_JSON must hold {"timeline": {...}}')
     limits = Limits(**data.get("limits", {}))
     timeline = parse_timeline(data["timeline"], limits)
-    return render_timeline(timeline, video_out, poster_out, on_progress=_Progress(), limits=limits)
+    segment = data.get("segment")
+    return render_timeline(
+        timeline,
+        video_out,
+        poster_out,
+        on_progress=_Progress(),
+        limits=limits,
+        encoder=str(data.get("encoder", "auto")),
+        segment=(int(segment[0]), int(segment[1])) if segment else None,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

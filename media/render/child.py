@@ -51,6 +51,8 @@ async def render_in_child(
     memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB,
     cpu_limit_seconds: float | None = None,
     nice: int = 0,
+    encoder: str = "auto",
+    segment: tuple[int, int] | None = None,
 ) -> RenderResult:
     """Render in `python -m media.render`; raises MediaError (the child's code, RENDER_TIMEOUT,
     RENDER_OUT_OF_MEMORY, RENDER_CPU_LIMIT or RENDER_FAILED). On timeout or cancellation the child is killed
@@ -59,7 +61,8 @@ async def render_in_child(
     `memory_limit_mb` caps the child's address space (0: no cap); `cpu_limit_seconds` its CPU time, by
     default the wall timeout times the cores it may use, so it never ends a render the timeout would allow.
     `nice` is the child's niceness (0-19): a render that takes every core then yields to the processes that
-    must answer at once (the API, the worker's event loop) on a shared machine."""
+    must answer at once (the API, the worker's event loop) on a shared machine. `encoder` and `segment` are
+    media.render.engine.render_timeline's."""
     spec_path = video_out.with_name(video_out.name + ".spec.json")
     cpu_seconds = cpu_limit_seconds or timeout_seconds * _usable_cores()
     rlimits = {"memory_bytes": memory_limit_mb * _MIB or None, "cpu_seconds": cpu_seconds, "nice": nice}
@@ -68,6 +71,8 @@ async def render_in_child(
             "timeline": timeline.model_dump(mode="json"),
             "limits": asdict(limits or Limits()),
             "rlimits": rlimits,
+            "encoder": encoder,
+            "segment": list(segment) if segment is not None else None,
         }
     )
     await asyncio.to_thread(spec_path.write_text, payload, "utf-8")
@@ -139,6 +144,7 @@ async def _supervise(
             width=int(outcome["width"]),
             height=int(outcome["height"]),
             has_audio=bool(outcome["has_audio"]),
+            encoder=str(outcome.get("encoder", "libx264")),
         )
     if returncode == -signal.SIGXCPU:
         raise MediaError(
