@@ -63,6 +63,46 @@ async def render_in_child(
     `nice` is the child's niceness (0-19): a render that takes every core then yields to the processes that
     must answer at once (the API, the worker's event loop) on a shared machine. `encoder` and `segment` are
     media.render.engine.render_timeline's."""
+    extra: dict[str, Any] = {"encoder": encoder, "segment": list(segment) if segment is not None else None}
+    return await _run_child(
+        timeline, extra, video_out, poster_out, on_progress, timeout_seconds, limits, memory_limit_mb,
+        cpu_limit_seconds, nice,
+    )  # fmt: skip
+
+
+async def join_in_child(
+    timeline: Timeline,
+    segments: list[tuple[Path, int]],
+    video_out: Path,
+    *,
+    encoder: str,
+    on_progress: Callable[[int, int], Awaitable[None]],
+    timeout_seconds: float,
+    limits: Limits | None = None,
+    memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB,
+    nice: int = 0,
+) -> RenderResult:
+    """media.render.join.join_segments in the child, under the same limits and errors as a render (it
+    decodes the timeline's audio, which may be anyone's file)."""
+    extra = {"join": [[str(path), frames] for path, frames in segments], "encoder": encoder}
+    poster = video_out.with_name(video_out.name + ".unused.jpg")
+    return await _run_child(
+        timeline, extra, video_out, poster, on_progress, timeout_seconds, limits, memory_limit_mb, None, nice
+    )
+
+
+async def _run_child(
+    timeline: Timeline,
+    extra: dict[str, Any],
+    video_out: Path,
+    poster_out: Path,
+    on_progress: Callable[[int, int], Awaitable[None]],
+    timeout_seconds: float,
+    limits: Limits | None,
+    memory_limit_mb: int,
+    cpu_limit_seconds: float | None,
+    nice: int,
+) -> RenderResult:
     spec_path = video_out.with_name(video_out.name + ".spec.json")
     cpu_seconds = cpu_limit_seconds or timeout_seconds * _usable_cores()
     rlimits = {"memory_bytes": memory_limit_mb * _MIB or None, "cpu_seconds": cpu_seconds, "nice": nice}
@@ -71,8 +111,7 @@ async def render_in_child(
             "timeline": timeline.model_dump(mode="json"),
             "limits": asdict(limits or Limits()),
             "rlimits": rlimits,
-            "encoder": encoder,
-            "segment": list(segment) if segment is not None else None,
+            **extra,
         }
     )
     await asyncio.to_thread(spec_path.write_text, payload, "utf-8")

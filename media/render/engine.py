@@ -99,7 +99,7 @@ def render_timeline(
     if not 0 <= first < end <= total:
         raise MediaError("INVALID_SEGMENT", f"frames {first}..{end} are not within the {total} of the video")
     codec = choose(out.codec if out.codec != "auto" else encoder)
-    sounds = _sound_clips(timeline, placed) if segment is None else []
+    sounds = sound_clips(timeline, placed) if segment is None else []
     try:
         with ExitStack() as stack:
             stack.enter_context(_single_threaded_cv2())
@@ -143,7 +143,7 @@ def render_timeline(
     return RenderResult(frames / out.fps, frames, out.width, out.height, bool(sounds), codec)
 
 
-def _sound_clips(timeline: Timeline, placed: list[Placed]) -> list[AudioClip]:
+def sound_clips(timeline: Timeline, placed: list[Placed]) -> list[AudioClip]:
     clips = [AudioClip(**sound.model_dump()) for track in timeline.audio for sound in track.clips]
     for p in placed:
         if isinstance(p.clip, VideoClip) and p.clip.keep_audio:
