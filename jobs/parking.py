@@ -1,16 +1,18 @@
 """A job parked while its render's segments run as jobs of their own (jobs.segmented raises Waiting).
 
 Parking hands the job's lease to a marker owner ("parked:<token>") and frees the worker slot; a chain of
-small deferred arq jobs ("wakes", every `segment_poll_seconds`) then acts as that owner: each renews the
-lease, publishes the frames encoded across all segments as the job's progress, queues again a segment whose
-worker died (its lease on the board lapsed), fails the job with a segment's error, and, once every segment
-is stored, hands the job back to the queue so a worker runs the render stage again to join them. A
+small deferred arq jobs ("wakes", every `segment_poll_seconds`, and one at once when a segment ends) then
+acts as that owner: each renews the lease, queues again a segment whose worker died (its lease on the board
+lapsed), fails the job with a segment's error, and, once every segment is stored, hands the job back to the
+queue so a worker runs the render stage again to join them. The segments themselves publish the frames
+encoded across all of them as the job's progress, under the same owner. A
 cancelled job fails the wake's lease renewal, which ends the chain (the segments stop by themselves). If the
 chain itself is lost (Redis restarted), the job's lease lapses and the reconciler re-drives it as usual.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 
@@ -53,9 +55,25 @@ async def wake(deps: Deps, job_id: str, token: str) -> None:
         await lease.renew(_hold(deps))
         if await _settled(deps, board, lease, state, state.span):
             return
-        total, parts = state.total_frames, len(state.plan.ranges)
-        fraction = state.frames_done / max(total, 1)
-        span = state.span
+        await _schedule(deps, board)
+    except LeaseLost:
+        log.info("job %s was cancelled or taken over while its segments rendered", job_id)
+
+
+async def publish_progress(deps: Deps, board: Board) -> None:
+    """The frames encoded across every segment as the parked job's progress, at most events_per_second
+    times a second per job (whichever segment comes first publishes). Published by the segments as they
+    encode, so the bar moves even while busy workers leave the job's wakes waiting in the queue."""
+    gate = f"{board.key}:published"
+    if not await deps.redis.set(gate, "1", nx=True, px=max(1, int(1000 / deps.events_per_second))):
+        return
+    state = await board.read()
+    if state is None or state.span is None:
+        return  # not parked yet
+    span, total, parts = state.span, state.total_frames, len(state.plan.ranges)
+    fraction = state.frames_done / max(total, 1)
+    lease = Lease(deps.lifecycle, board.job_id, parked_owner(board.token))
+    with contextlib.suppress(LeaseLost):  # not parked yet, or no longer
         await lease.progress(
             span.stage,
             fraction,
@@ -63,9 +81,11 @@ async def wake(deps: Deps, job_id: str, token: str) -> None:
             message=f"frame {state.frames_done}/{total} ({len(state.done)}/{parts} segments)",
             eta_seconds=None,
         )
-        await _schedule(deps, board)
-    except LeaseLost:
-        log.info("job %s was cancelled or taken over while its segments rendered", job_id)
+
+
+async def wake_now(deps: Deps, board: Board) -> None:
+    """A segment ended (done or failed): the job need not wait for its next wake to go on."""
+    await _schedule(deps, board, defer=0.0)
 
 
 async def _settled(deps: Deps, board: Board, lease: Lease, state: BoardState, span: Span) -> bool:
@@ -102,7 +122,7 @@ async def _hand_back(deps: Deps, board: Board, lease: Lease) -> None:
     await enqueue_job(arq_pool(deps.redis), board.job_id, queue_id=queue_id)
 
 
-async def _schedule(deps: Deps, board: Board) -> None:
+async def _schedule(deps: Deps, board: Board, defer: float | None = None) -> None:
     queue_id = f"wake:{board.job_id}:{board.token}:{await board.count('wakes')}"
     await arq_pool(deps.redis).enqueue_job(
         WAKE_JOB,
@@ -110,7 +130,7 @@ async def _schedule(deps: Deps, board: Board) -> None:
         board.token,
         _job_id=queue_id,
         _queue_name=QUEUE_NAME,
-        _defer_by=deps.segment_poll_seconds,
+        _defer_by=deps.segment_poll_seconds if defer is None else defer,
     )
 
 

@@ -51,7 +51,10 @@ class Run:
         self.stage: str | None = None  # the stage running now
 
     def overall(self, weight: float, fraction: float) -> float:
-        return min(99.9, 100.0 * (self.done_weight + weight * fraction) / self.total_weight)
+        # Never below where the row stood when this run took it: a stage run again (a long render back from
+        # its segments to join them, a render re-driven after a lost worker) does not send the bar back.
+        done = 100.0 * (self.done_weight + weight * fraction) / self.total_weight
+        return min(99.9, max(self.start_progress, done))
 
     def eta(self, progress: float) -> float | None:
         gained = progress - self.start_progress

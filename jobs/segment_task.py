@@ -21,6 +21,7 @@ from pathlib import Path
 from db import repo
 from db.tables import JobStatus
 from jobs.deps import Deps
+from jobs.parking import publish_progress, wake_now
 from jobs.segments import Board, SegmentDone, SegmentFailed
 from jobs.tail import local_timeline
 from media.errors import MediaError
@@ -55,6 +56,7 @@ async def render_segment(deps: Deps, job_id: str, token: str, index: int, queue_
 
         async def on_progress(frames: int, total: int) -> None:
             await board.progress(index, frames)
+            await publish_progress(deps, board)
 
         limits = deps.tools.render
         rendering = asyncio.ensure_future(
@@ -91,6 +93,7 @@ async def render_segment(deps: Deps, job_id: str, token: str, index: int, queue_
             poster_key=poster_key,
         )
         await board.finish(index, done)
+        await wake_now(deps, board)
         log.info("segment %d of job %s: %d frames in %.2f s", index, job_id, done.frames, done.seconds)
     except MediaError as exc:
         await board.fail(index, SegmentFailed(code=exc.code, message=f"segment {index}: {exc.message}"))

@@ -117,9 +117,8 @@ class Board:
         raw = {k.decode(): v.decode() for k, v in found.items()}
         if "plan" not in raw:
             return None
-        fields: dict[str, dict[int, Any]] = {
-            n: {} for n in ("queued", "started", "runs", "frames", "done", "failed")
-        }
+        names = ("queued", "started", "worker", "runs", "frames", "done", "failed")
+        fields: dict[str, dict[int, Any]] = {name: {} for name in names}
         for name, value in raw.items():
             kind, _, index = name.partition(":")
             if kind in fields and index.isdigit():
