@@ -71,6 +71,7 @@ async def publish_progress(deps: Deps, board: Board) -> None:
     if state is None or state.span is None:
         return  # not parked yet
     span, total, parts = state.span, state.total_frames, len(state.plan.ranges)
+    segments_done = sum(1 for index in state.done if index < parts)
     fraction = state.frames_done / max(total, 1)
     lease = Lease(deps.lifecycle, board.job_id, parked_owner(board.token))
     with contextlib.suppress(LeaseLost):  # not parked yet, or no longer
@@ -78,7 +79,7 @@ async def publish_progress(deps: Deps, board: Board) -> None:
             span.stage,
             fraction,
             progress=span.progress_from + (span.progress_to - span.progress_from) * fraction,
-            message=f"frame {state.frames_done}/{total} ({len(state.done)}/{parts} segments)",
+            message=f"frame {state.frames_done}/{total} ({segments_done}/{parts} segments)",
             eta_seconds=None,
         )
 
@@ -101,17 +102,17 @@ async def _settled(deps: Deps, board: Board, lease: Lease, state: BoardState, sp
     if time.time() - span.since > timeout:
         await lease.fail(span.stage, "RENDER_TIMEOUT", f"the segments did not finish within {timeout:g} s")
         return True
-    for index in range(len(state.plan.ranges)):
+    for index in range(state.parts):
         queued = state.queued.get(index)
         if index in state.done or queued is None or state.started.get(index) != queued:
             continue  # done, or not started yet: arq still holds its entry
         if await board.leased(index):
             continue
         if state.runs.get(index, 0) >= deps.max_tries:
-            message = f"the workers rendering segment {index} stopped responding ({deps.max_tries} tries)"
+            message = f"the workers rendering part {index} stopped responding ({deps.max_tries} tries)"
             await lease.fail(span.stage, "WORKER_LOST", message)
             return True
-        log.warning("job %s: segment %d's worker stopped responding; rendering it again", board.job_id, index)
+        log.warning("job %s: part %d's worker stopped responding; rendering it again", board.job_id, index)
         await board.enqueue(index)
     return False
 

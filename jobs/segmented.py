@@ -1,6 +1,6 @@
 """The render stage of a long timeline: cut into segments (media.timeline.cuts) that any workers render
-as arq jobs of their own (jobs.segment_task), then joined here without re-encoding, with the soundtrack
-mixed and encoded once for the whole timeline (media.render.join).
+as arq jobs of their own (jobs.segment_task), beside one more job that mixes and encodes the soundtrack once
+for the whole timeline; then joined here, copying both without re-encoding (media.render.join).
 
 The stage runs twice or more: the first time it queues the segments and raises Waiting, which parks the job
 and frees this worker's slot (jobs.parking); once every segment is stored, the job runs again from this
@@ -79,6 +79,7 @@ async def render_in_segments(
     paths = await asyncio.gather(
         *(storage.fetch_to(d.key, folder / f"{i:03d}.mp4") for i, d in enumerate(done))
     )
+    audio = await storage.fetch_to(state.done[plan.soundtrack].key, folder / "soundtrack.m4a")
     poster_key = next((d.poster_key for d in done if d.poster_key), None)
     if poster_key is None:
         raise MediaError("RENDER_FAILED", "no segment made the poster")
@@ -92,6 +93,7 @@ async def render_in_segments(
     result = await join_in_child(
         timeline,
         [(path, d.frames) for path, d in zip(paths, done, strict=True)],
+        audio,
         video_path,
         encoder=done[0].encoder,
         on_progress=on_progress,

@@ -1,6 +1,7 @@
 """A long render's segments: the plan (saved as the render stage's checkpoint) and their board in Redis.
 
-Each segment is an arq job of its own (jobs.segment_task), so any worker on any machine renders it. The
+Each segment, and the soundtrack, is an arq job of its own (jobs.segment_task), so any worker on any
+machine renders it. The
 board is one Redis hash per plan: which arq entry each segment is queued under, which entry started it, how
 many frames it has encoded, its result or its failure; plus a short-lived lease key per running segment,
 renewed while it renders, so that a segment whose worker died is seen (its lease lapses) and queued again
@@ -26,9 +27,19 @@ BOARD_SECONDS = 86400  # a board outlives any render; renewed at every write
 
 
 class SegmentPlan(BaseModel):
+    """The parts of a render: a video segment for each range, then the soundtrack (index len(ranges))."""
+
     token: str  # names this plan's board, files and queue entries
     ranges: list[tuple[int, int]]  # (first frame, end frame) of each segment
     manifest_key: str  # the timeline every segment renders a part of
+
+    @property
+    def parts(self) -> int:
+        return len(self.ranges) + 1
+
+    @property
+    def soundtrack(self) -> int:
+        return len(self.ranges)
 
 
 class SegmentDone(BaseModel):
@@ -66,8 +77,12 @@ class BoardState(BaseModel):
     failed: dict[int, SegmentFailed]
 
     @property
+    def parts(self) -> int:
+        return self.plan.parts
+
+    @property
     def all_done(self) -> bool:
-        return len(self.done) == len(self.plan.ranges)
+        return all(index in self.done for index in range(self.parts))
 
     @property
     def frames_done(self) -> int:
@@ -134,7 +149,8 @@ class Board:
         state = await self.read()
         assert state is not None
         pool = arq_pool(self.redis)
-        for index in range(len(plan.ranges)):
+        # The soundtrack first: it is one long part, best started early beside the segments.
+        for index in [plan.soundtrack, *range(len(plan.ranges))]:
             if index in state.done or index in state.failed:
                 continue
             queued = state.queued.get(index)

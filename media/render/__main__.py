@@ -3,8 +3,9 @@
 SPEC_JSON holds `{"timeline": {...}}`, optionally `"limits": {...}` (media.timeline.checks.Limits) and
 `"rlimits": {"memory_bytes": N, "cpu_seconds": N, "nice": N}`, applied to this process before it renders,
 `"encoder"` (auto or an encoder's name) and `"segment": [first, end]` (media.render.engine.render_timeline);
-or `"join": [[path, frames], ...]` with the segments' `"encoder"`, to join segments instead
-(media.render.join; POSTER_OUT is then not written).
+or `"join": [[path, frames], ...]` with `"audio"` (an M4A) and the segments' `"encoder"`, to join segments
+instead (media.render.join), or `"soundtrack": true` to write the timeline's soundtrack alone as an M4A at
+VIDEO_OUT (media.render.audio); POSTER_OUT is then not written.
 
 Runs one render and reports on stdout as JSON lines: `progress` (at most ~8 per second), then exactly one of
 `done` (exit 0) or `error` (exit 1). Rendering runs in its own process so the caller can kill it on a timeout
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from media.errors import MediaError
+from media.render.audio import render_audio
 from media.render.engine import render_timeline
 from media.render.join import join_segments
 from media.render.result import RenderResult
@@ -66,9 +68,12 @@ def _render(data: Any, video_out: Path, poster_out: Path) -> RenderResult:
     timeline = parse_timeline(data["timeline"], limits)
     if isinstance(data.get("join"), list):
         pieces = [(Path(str(path)), int(frames)) for path, frames in data["join"]]
+        audio, encoder = Path(str(data["audio"])), str(data["encoder"])
         return join_segments(
-            timeline, pieces, video_out, limits=limits, on_progress=_Progress(), encoder=str(data["encoder"])
+            timeline, pieces, audio, video_out, limits=limits, on_progress=_Progress(), encoder=encoder
         )
+    if data.get("soundtrack"):
+        return render_audio(timeline, video_out, limits=limits)
     segment = data.get("segment")
     return render_timeline(
         timeline,

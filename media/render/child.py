@@ -73,6 +73,7 @@ async def render_in_child(
 async def join_in_child(
     timeline: Timeline,
     segments: list[tuple[Path, int]],
+    audio: Path,
     video_out: Path,
     *,
     encoder: str,
@@ -82,13 +83,37 @@ async def join_in_child(
     memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB,
     nice: int = 0,
 ) -> RenderResult:
-    """media.render.join.join_segments in the child, under the same limits and errors as a render (it
-    decodes the timeline's audio, which may be anyone's file)."""
-    extra = {"join": [[str(path), frames] for path, frames in segments], "encoder": encoder}
+    """media.render.join.join_segments in the child, under the same limits and errors as a render."""
+    extra = {
+        "join": [[str(path), frames] for path, frames in segments],
+        "audio": str(audio),
+        "encoder": encoder,
+    }
     poster = video_out.with_name(video_out.name + ".unused.jpg")
     return await _run_child(
         timeline, extra, video_out, poster, on_progress, timeout_seconds, limits, memory_limit_mb, None, nice
     )
+
+
+async def audio_in_child(
+    timeline: Timeline,
+    audio_out: Path,
+    *,
+    timeout_seconds: float,
+    limits: Limits | None = None,
+    memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB,
+    nice: int = 0,
+) -> RenderResult:
+    """media.render.audio.render_audio in the child: it decodes the timeline's audio, anyone's files."""
+
+    async def silent(frames: int, total: int) -> None:
+        return None
+
+    poster = audio_out.with_name(audio_out.name + ".unused.jpg")
+    return await _run_child(
+        timeline, {"soundtrack": True}, audio_out, poster, silent, timeout_seconds, limits, memory_limit_mb,
+        None, nice,
+    )  # fmt: skip
 
 
 async def _run_child(

@@ -11,6 +11,7 @@ import numpy.typing as npt
 import pytest
 
 from media.errors import MediaError
+from media.render.audio import render_audio
 from media.render.engine import render_timeline
 from media.render.join import join_segments
 from media.timeline.checks import validate_timeline
@@ -72,6 +73,11 @@ def _streams(path: Path) -> dict[str, tuple[float, float]]:
         }
 
 
+def _samples(path: Path) -> npt.NDArray[np.float32]:
+    with av.open(str(path)) as container:
+        return np.concatenate([f.to_ndarray() for f in container.decode(audio=0)], axis=1).astype(np.float32)
+
+
 def _keyframes(path: Path) -> list[int]:
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
@@ -93,8 +99,10 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list
         result = render_timeline(tl, folder / f"{i}.mp4", folder / f"{i}.jpg", segment=(first, end))
         assert result.frames == end - first and not result.has_audio
         pieces.append((folder / f"{i}.mp4", end - first))
+    audio = render_audio(tl, folder / "soundtrack.m4a")
+    assert audio.has_audio and audio.duration_seconds == total / FPS
     joined = folder / "joined.mp4"
-    result = join_segments(tl, pieces, joined)
+    result = join_segments(tl, pieces, folder / "soundtrack.m4a", joined)
     assert result.frames == total and result.has_audio
     return whole, joined, ranges
 
@@ -123,6 +131,14 @@ def test_joined_audio_starts_and_ends_with_the_video_within_a_frame(
     assert streams["audio"] == pytest.approx(_streams(rendered[0])["audio"], abs=1e-3)
 
 
+def test_joined_audio_is_the_one_piece_renders_soundtrack(
+    rendered: tuple[Path, Path, list[tuple[int, int]]],
+) -> None:
+    whole, joined = (_samples(path) for path in rendered[:2])
+    assert whole.shape == joined.shape
+    assert np.abs(whole - joined).max() < 1e-3  # the same mix through the same AAC encoder
+
+
 def test_frames_on_both_sides_of_every_join_match_the_one_piece_render(
     rendered: tuple[Path, Path, list[tuple[int, int]]],
 ) -> None:
@@ -148,7 +164,7 @@ def test_segments_that_do_not_add_up_are_refused_and_leave_nothing(
     tl = _timeline(tmp_path)
     short = [(folder / f"{i}.mp4", end - first) for i, (first, end) in enumerate(ranges)][:-1]
     with pytest.raises(MediaError) as caught:
-        join_segments(tl, short, tmp_path / "bad.mp4")
+        join_segments(tl, short, folder / "soundtrack.m4a", tmp_path / "bad.mp4")
     assert caught.value.code == "SEGMENTS_MISMATCH"
     other = tl.model_copy(update={"output": tl.output.model_copy(update={"preset": "ultrafast"})})
     first, end = ranges[1]
@@ -156,6 +172,6 @@ def test_segments_that_do_not_add_up_are_refused_and_leave_nothing(
     mixed = [(folder / f"{i}.mp4", end - first) for i, (first, end) in enumerate(ranges)]
     mixed[1] = (tmp_path / "other.mp4", end - first)
     with pytest.raises(MediaError) as caught:
-        join_segments(tl, mixed, tmp_path / "bad.mp4")
+        join_segments(tl, mixed, folder / "soundtrack.m4a", tmp_path / "bad.mp4")
     assert caught.value.code == "SEGMENTS_MISMATCH"
     assert not (tmp_path / "bad.mp4").exists()
