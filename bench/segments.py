@@ -110,6 +110,7 @@ class Run:
     others_cpu: float  # what the rest of the machine used meanwhile
     encoder: str
     segments: list[float]  # each segment's render, seconds
+    soundtrack: float | None  # the soundtrack's mix and encode, a part of its own
     join: float | None
     fetch_compose: float  # the stages before the render
 
@@ -170,7 +171,10 @@ def measure(name: str, work: Path, job: Job, cores: list[int], env: dict[str, st
         encoder = next(s["encoder"] for s in done["stages"] if s["name"] == "render") or "?"
         output, before = _render_output(data / "clipforge.db", created["id"])
         segments = [s["seconds"] for s in output.get("segments", [])]
-        return Run(name, wall, cpu, max(0.0, others), encoder, segments, output.get("join_seconds"), before)
+        return Run(
+            name, wall, cpu, max(0.0, others), encoder, segments, output.get("soundtrack_seconds"),
+            output.get("join_seconds"), before,
+        )  # fmt: skip
     finally:
         for process in reversed(processes):
             if process.poll() is None:
@@ -245,14 +249,16 @@ def report(whole: Run, split: Run) -> None:
     if not split.segments:
         return
     print(f"\nsegments ({len(split.segments)}): " + ", ".join(f"{s:.1f}" for s in split.segments) + " s")
-    print(f"join (remux + the soundtrack, once): {split.join or 0.0:.2f} s")
+    print(f"soundtrack (mixed and encoded once, beside the segments): {split.soundtrack or 0.0:.1f} s")
+    print(f"join (a remux of the segments and the soundtrack): {split.join or 0.0:.2f} s")
     print(f"fetch + compose: {split.fetch_compose:.1f} s")
     # Everything that is not the segments' renders (fetch, compose, queueing, the join, store) stays as
     # measured; the renders spread over N workers.
-    rest = split.wall - makespan(split.segments, 2)
-    print("projected wall for N one-core workers (measured segment times, the rest as measured):")
-    for n in (1, 2, 4, 8, len(split.segments)):
-        projected = rest + makespan(split.segments, n)
+    parts = [split.soundtrack or 0.0, *split.segments]  # queued in this order
+    rest = split.wall - makespan(parts, 2)
+    print("projected wall for N one-core workers (the parts' measured times; the rest as measured):")
+    for n in sorted({1, 2, 4, 8, len(parts)}):
+        projected = rest + makespan(parts, n)
         print(f"  N={n:<3} {projected:7.1f} s   ({projected / whole.wall:.2f}x of one piece)")
 
 

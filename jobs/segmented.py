@@ -38,6 +38,7 @@ class SegmentReport(BaseModel):
 class Joined(BaseModel):
     encoder: str
     segments: list[SegmentReport]
+    soundtrack_seconds: float
     join_seconds: float
 
 
@@ -105,6 +106,7 @@ async def render_in_segments(
     joined = Joined(
         encoder=result.encoder,
         segments=[SegmentReport(frames=d.frames, seconds=d.seconds) for d in done],
+        soundtrack_seconds=state.done[plan.soundtrack].seconds,
         join_seconds=round(time.monotonic() - started, 3),
     )
     return result, joined

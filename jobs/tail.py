@@ -56,6 +56,7 @@ class RenderOutput(BaseModel):
     encoder: str = ""  # the H.264 encoder that ran ("" in outputs saved before it was recorded)
     # A long timeline rendered in segments (jobs.segmented): each one's frames and render time; the join's.
     segments: list[SegmentReport] = []
+    soundtrack_seconds: float | None = None
     join_seconds: float | None = None
 
 
@@ -119,6 +120,7 @@ async def render(call: StageCall[JobParams]) -> RenderOutput:
         cues=found,
         encoder=result.encoder,
         segments=joined.segments if joined is not None else [],
+        soundtrack_seconds=joined.soundtrack_seconds if joined is not None else None,
         join_seconds=joined.join_seconds if joined is not None else None,
     )
 
