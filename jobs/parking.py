@@ -135,6 +135,13 @@ async def _schedule(deps: Deps, board: Board, defer: float | None = None) -> Non
     )
 
 
+async def keep_parked(deps: Deps, board: Board) -> None:
+    """Called by a part while it renders: the parked job's lease stays fresh as long as any of its parts
+    runs on a live worker, even when every slot is busy rendering and the wakes wait in the queue."""
+    with contextlib.suppress(LeaseLost):  # not parked yet, handed back, or cancelled: nothing to keep
+        await Lease(deps.lifecycle, board.job_id, parked_owner(board.token)).renew(_hold(deps))
+
+
 def _hold(deps: Deps) -> float:
     # Long enough for a few wakes to be late; short enough that a lost chain is re-driven soon.
     return deps.lease_seconds + 3 * deps.segment_poll_seconds

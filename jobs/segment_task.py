@@ -21,7 +21,7 @@ from pathlib import Path
 from db import repo
 from db.tables import JobStatus
 from jobs.deps import Deps
-from jobs.parking import publish_progress, wake_now
+from jobs.parking import keep_parked, publish_progress, wake_now
 from jobs.segments import Board, SegmentDone, SegmentFailed, SegmentPlan
 from jobs.tail import local_timeline
 from media.errors import MediaError
@@ -138,14 +138,16 @@ async def _wanted(deps: Deps, job_id: str) -> bool:
 async def _watch(
     deps: Deps, board: Board, index: int, rendering: asyncio.Future[RenderResult]
 ) -> RenderResult | None:
-    """The render's result; None (its child killed) once the job is cancelled or ends. Keeps the segment's
-    lease meanwhile, so the job's wake sees this worker alive."""
+    """The render's result; None (its child killed) once the job is cancelled or ends. Keeps the part's
+    lease meanwhile (the job's wakes see this worker alive) and the parked job's (the reconciler sees the
+    job alive while every slot renders and its wakes wait in the queue)."""
     try:
         while True:
             done, _ = await asyncio.wait({rendering}, timeout=deps.cancel_poll_seconds)
             if done:
                 return rendering.result()
             await board.renew(index, deps.lease_seconds)
+            await keep_parked(deps, board)
             if not await _wanted(deps, board.job_id):
                 return None
     finally:
