@@ -23,9 +23,9 @@ from db.tables import JobStatus
 from jobs.deps import Deps
 from jobs.parking import keep_parked, publish_progress, wake_now
 from jobs.segments import Board, SegmentDone, SegmentFailed, SegmentPlan
-from jobs.tail import local_timeline
+from jobs.tail import local_timeline, render_limited
 from media.errors import MediaError
-from media.render.child import audio_in_child, render_in_child
+from media.render.child import audio_in_child
 from media.render.result import RenderResult
 from media.timeline.model import Timeline
 
@@ -98,19 +98,7 @@ async def _render(
         await board.progress(index, frames)
         await publish_progress(deps, board)
 
-    return await render_in_child(
-        timeline,
-        out,
-        poster,
-        on_progress=on_progress,
-        timeout_seconds=limits.timeout_seconds,
-        limits=limits.timeline,
-        memory_limit_mb=limits.memory_limit_mb,
-        cpu_limit_seconds=limits.cpu_limit_seconds,
-        nice=limits.nice,
-        encoder=limits.encoder,
-        segment=plan.ranges[index],
-    )
+    return await render_limited(limits, timeline, out, poster, on_progress, plan.ranges[index])
 
 
 async def _store(

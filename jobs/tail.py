@@ -24,7 +24,7 @@ from pydantic import BaseModel
 from jobs.params import JobParams
 from jobs.segmented import SegmentReport, render_in_segments, segment_ranges
 from jobs.stage import JobResult, StageCall, StageSpec
-from jobs.tools import Tools
+from jobs.tools import RenderLimits, Tools
 from media.render.child import render_in_child
 from media.render.result import RenderResult
 from media.render.subtitles import Cue, cues, to_srt, to_webvtt
@@ -131,7 +131,18 @@ async def _render_whole(
     async def on_progress(frames: int, total: int) -> None:
         await call.report(frames / max(total, 1), f"frame {frames}/{total}")
 
-    limits = call.tools.render
+    return await render_limited(call.tools.render, timeline, video, poster, on_progress)
+
+
+async def render_limited(
+    limits: RenderLimits,
+    timeline: Timeline,
+    video: Path,
+    poster: Path,
+    on_progress: Callable[[int, int], Awaitable[None]],
+    segment: tuple[int, int] | None = None,
+) -> RenderResult:
+    """The render child under this worker's limits and with its encoder."""
     return await render_in_child(
         timeline,
         video,
@@ -143,6 +154,7 @@ async def _render_whole(
         cpu_limit_seconds=limits.cpu_limit_seconds,
         nice=limits.nice,
         encoder=limits.encoder,
+        segment=segment,
     )
 
 
