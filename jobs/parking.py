@@ -49,8 +49,10 @@ async def wake(deps: Deps, job_id: str, token: str) -> None:
     try:
         state = await board.read()
         if state is None or state.span is None:
-            log.warning("job %s: its segments' board is gone; running its render stage again", job_id)
+            # Redis forgot the board: the render stage, run again, rebuilds it. (A part that ended before
+            # the job was parked wakes it too early: the job is not ours yet and this does nothing.)
             await _hand_back(deps, board, lease)
+            log.warning("job %s: its parts' board is gone; running its render stage again", job_id)
             return
         await lease.renew(_hold(deps))
         if await _settled(deps, board, lease, state, state.span):

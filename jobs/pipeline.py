@@ -74,7 +74,7 @@ class Run:
             log.info("stage %s done in %.2f s", spec.name, elapsed)
         metrics = self.deps.metrics
         metrics.stage_seconds.labels(kind=self.kind, stage=spec.name).observe(elapsed)
-        if isinstance(output, RenderOutput):
+        if isinstance(output, RenderOutput) and not output.segments:  # a join is not a render's speed
             metrics.rendered(self.kind, output.frames, elapsed)
         return output
 

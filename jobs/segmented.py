@@ -69,9 +69,6 @@ async def render_in_segments(
     plan = await call.once("segments", make, SegmentPlan)
     board = Board(call.tools.redis, call.job_id, plan.token)
     state = await board.submit(plan)
-    if state.failed:
-        failed = state.failed[min(state.failed)]
-        raise MediaError(failed.code, failed.message)
     if not state.all_done:
         raise Waiting(plan.token, len(plan.ranges))
     done = [state.done[i] for i in range(len(plan.ranges))]

@@ -143,18 +143,21 @@ class Board:
         return BoardState(plan=SegmentPlan.model_validate_json(raw["plan"]), span=span, **fields)
 
     async def submit(self, plan: SegmentPlan) -> BoardState:
-        """Queue every segment that is neither done nor still held by arq (waiting or running); returns the
-        board as it then is. Run by the render stage each time it runs, so a board Redis forgot is rebuilt."""
+        """Queue every part that is neither done nor still held by arq (waiting or running), and every one
+        that failed; returns the board as it then is. Run by the render stage each time it runs, so a board
+        Redis forgot is rebuilt and a retried job renders again only what is missing."""
         await self._set({"plan": plan.model_dump_json()})
         state = await self.read()
         assert state is not None
         pool = arq_pool(self.redis)
         # The soundtrack first: it is one long part, best started early beside the segments.
         for index in [plan.soundtrack, *range(len(plan.ranges))]:
-            if index in state.done or index in state.failed:
+            if index in state.done:
                 continue
-            queued = state.queued.get(index)
-            if queued is not None and await in_queue(pool, queued):
+            if state.failed.pop(index, None) is not None:
+                # The job ran its render stage again (retryJob): a part that failed gets another go.
+                await cast(Awaitable[int], self.redis.hdel(self.key, f"failed:{index}"))
+            elif (queued := state.queued.get(index)) is not None and await in_queue(pool, queued):
                 continue
             state.queued[index] = await self.enqueue(index)
         return state

@@ -182,3 +182,18 @@ async def test_cancelling_the_job_stops_its_segments(service: Service, tmp_path:
     assert set(after.runs) == set(state.runs), (state.runs, after.runs)  # no segment started after the cancel
     job = (await service.gql(DONE, {"id": job_id}))["data"]["job"]
     assert job["status"] == "CANCELLED" and job["videoUrl"] is None
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_part_that_fails_fails_the_job_with_its_typed_error(service: Service, tmp_path: Path) -> None:
+    # Workers told to encode with NVENC, on a machine without an NVIDIA GPU: every segment fails.
+    env = {**SEGMENTED, "CLIPFORGE_VIDEO_ENCODER": "h264_nvenc"}
+    async with worker_processes(service.settings, 1, tmp_path, **env):
+        with MediaServer(_media()) as media:
+            job_id = await _create(service, _timeline(media.url, size=(320, 180), preset="veryfast"))
+            events = await _events(service, job_id)
+    assert events[-1]["status"] == "FAILED", events[-3:]
+    job = (await service.gql(DONE, {"id": job_id}))["data"]["job"]
+    assert job["error"]["code"] == "ENCODER_UNAVAILABLE", job["error"]
+    assert "h264_nvenc" in job["error"]["message"]
+    assert {s["name"]: s["status"] for s in job["stages"]}["render"] == "FAILED"
