@@ -109,7 +109,7 @@ class Run:
     cpu: float  # the workers and every render they ran
     others_cpu: float  # what the rest of the machine used meanwhile
     encoder: str
-    segments: list[float]  # each segment's render, seconds
+    segments: list[tuple[int, float]]  # each segment's frames and render time, in the video's order
     soundtrack: float | None  # the soundtrack's mix and encode, a part of its own
     join: float | None
     fetch_compose: float  # the stages before the render
@@ -170,7 +170,7 @@ def measure(name: str, work: Path, job: Job, cores: list[int], env: dict[str, st
             others = machine_busy_seconds() - busy0 - cpu
         encoder = next(s["encoder"] for s in done["stages"] if s["name"] == "render") or "?"
         output, before = _render_output(data / "clipforge.db", created["id"])
-        segments = [s["seconds"] for s in output.get("segments", [])]
+        segments = [(s["frames"], s["seconds"]) for s in output.get("segments", [])]
         return Run(
             name, wall, cpu, max(0.0, others), encoder, segments, output.get("soundtrack_seconds"),
             output.get("join_seconds"), before,
@@ -248,13 +248,18 @@ def report(whole: Run, split: Run) -> None:
     print(f"CPU ratio   {cpu:.3f}x  (target <= 1.05x)  {'met' if cpu <= 1.05 else 'NOT met'}")
     if not split.segments:
         return
-    print(f"\nsegments ({len(split.segments)}): " + ", ".join(f"{s:.1f}" for s in split.segments) + " s")
+    print(
+        f"\nsegments ({len(split.segments)}): "
+        + ", ".join(f"{s:.1f} s ({f})" for f, s in split.segments)
+        + " (frames)"
+    )
     print(f"soundtrack (mixed and encoded once, beside the segments): {split.soundtrack or 0.0:.1f} s")
     print(f"join (a remux of the segments and the soundtrack): {split.join or 0.0:.2f} s")
     print(f"fetch + compose: {split.fetch_compose:.1f} s")
     # Everything that is not the segments' renders (fetch, compose, queueing, the join, store) stays as
     # measured; the renders spread over N workers.
-    parts = [split.soundtrack or 0.0, *split.segments]  # queued in this order
+    # The order they are queued in: the longest segments first, the soundtrack last.
+    parts = [s for _, s in sorted(split.segments, key=lambda p: -p[0])] + [split.soundtrack or 0.0]
     rest = split.wall - makespan(parts, 2)
     print("projected wall for N one-core workers (the parts' measured times; the rest as measured):")
     for n in sorted({1, 2, 4, 8, len(parts)}):

@@ -150,8 +150,9 @@ class Board:
         state = await self.read()
         assert state is not None
         pool = arq_pool(self.redis)
-        # The soundtrack first: it is one long part, best started early beside the segments.
-        for index in [plan.soundtrack, *range(len(plan.ranges))]:
+        # Longest first, the soundtrack (the least work) last: the workers then finish close together.
+        longest = sorted(range(len(plan.ranges)), key=lambda i: plan.ranges[i][0] - plan.ranges[i][1])
+        for index in [*longest, plan.soundtrack]:
             if index in state.done:
                 continue
             if state.failed.pop(index, None) is not None:

@@ -4,8 +4,8 @@ The compositor draws every still, text, caption, shape and Ken Burns layer as a 
 a segment that starts mid-crossfade or mid-caption draws the very frames a one-piece render draws. Decoded
 video clips and overlays are read forward from their first frame, so no cut falls inside one. Among the
 frames left, a cut prefers a scene boundary (a clip starting or ending) where nothing spans the cut, then any
-scene boundary, then the frame nearest its target; each segment stays between half and one and a half times
-the target length, and a rest shorter than that joins the last segment.
+scene boundary, then the frame nearest its aim: an equal share of what is left, in as many segments of about
+the target length as fit. Each segment stays between half and one and a half times the target length.
 """
 
 from media.timeline.model import OverlayClip, VideoClip
@@ -27,8 +27,11 @@ def plan_segments(placed: list[Placed], fps: int, total: int, target_frames: int
 
     cuts = [0]
     half, most = max(1, target_frames // 2), target_frames * 3 // 2
-    while total - cuts[-1] > most:
-        last, want = cuts[-1], cuts[-1] + target_frames
+    while (parts := round((total - cuts[-1]) / target_frames)) > 1:
+        # Aim at an equal share of what is left, so the segments come out alike in length (workers finish
+        # together) and a cut's error does not pile up on the last segment.
+        last = cuts[-1]
+        want = last + (total - last) / parts
         low, high = last + half, min(last + most, total - half)
         scenes = [c for c in boundaries if low <= c <= high and not inside(c, played)]
         if scenes:

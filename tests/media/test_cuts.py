@@ -53,10 +53,10 @@ def test_a_hard_cut_is_preferred_to_a_crossfade_nearer_the_target() -> None:
     assert _plan(clips, 10.0)[0] == (0, 120)
 
 
-def test_a_long_still_is_cut_near_the_target_and_segments_cover_every_frame() -> None:
+def test_a_long_still_is_cut_into_equal_segments_near_the_target_covering_every_frame() -> None:
     ranges = _plan([_solid(95.0)], 30.0)
     assert _covers(ranges, 950)
-    assert [b - a for a, b in ranges] == [300, 300, 350]
+    assert [b - a for a, b in ranges] == [317, 316, 317]  # equal shares, not 300 + 300 + the rest
 
 
 def test_no_cut_falls_inside_a_decoded_video(tmp_path: Path) -> None:
