@@ -28,7 +28,7 @@ test: install
 	$(BIN)/pytest -n $(TEST_PROCESSES) --dist loadgroup
 
 test-fast: install
-	$(BIN)/pytest -m "not slow and not postgres" -q
+	$(BIN)/pytest -n $(TEST_PROCESSES) --dist loadgroup -m "not slow and not postgres" -q
 
 lint: install
 	$(BIN)/ruff format --check .
