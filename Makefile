@@ -1,6 +1,6 @@
 # make run   — install (first time) and start clipforge on http://127.0.0.1:8000 (HOST/PORT override)
 # make test  — install/refresh and run the whole test suite
-# make test-fast — the same without real renders, worker processes or Postgres (about a minute)
+# make test-fast — the same without real renders, worker processes or Postgres (about two minutes)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -20,11 +20,15 @@ install: $(STAMP)
 run: install
 	$(BIN)/clipforge up
 
+# Two processes (pytest-xdist): most tests wait on workers, sockets and renders in other processes, so two
+# keep both cores busy. Each process has its own Redis db and Postgres database (tests/conftest.py).
+TEST_PROCESSES ?= 2
+
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_PROCESSES) --dist loadgroup
 
 test-fast: install
-	$(BIN)/pytest -m "not slow and not postgres" -q
+	$(BIN)/pytest -n $(TEST_PROCESSES) --dist loadgroup -m "not slow and not postgres" -q
 
 lint: install
 	$(BIN)/ruff format --check .

@@ -9,19 +9,18 @@ how long each stage took. Everything runs on 127.0.0.1 and stops by itself.
 
 import argparse
 import os
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 
 import av
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
+if __package__ in (None, ""):  # run as a script: `python bench/<name>.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.up import clipforge_up, seconds  # noqa: E402
+
 TEXT = """# Why we sort
 Sorting puts things in order. Almost every language ships a fast sort, so you rarely write one, but knowing
 how it works helps you choose well. Sorted data makes searching quick, because you can halve the search space
@@ -57,18 +56,6 @@ STATUS = """query($id: ID!) { job(id: $id) { status videoUrl error { code messag
 DEADLINE_SECONDS = 600
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def seconds(start: str | None, end: str | None) -> float:
-    if not start or not end:
-        return 0.0
-    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
-
-
 def run_once(base: str, http: httpx.Client, size: str, work: Path) -> None:
     body = {"query": CREATE, "variables": {"input": {"sourceText": TEXT, "size": size, "maxScenes": 6}}}
     started = time.perf_counter()
@@ -101,32 +88,10 @@ def main() -> None:
     parser.add_argument("--size", default="1920x1080", choices=["1920x1080", "1080x1920", "1080x1080"])
     parser.add_argument("--runs", type=int, default=1)
     args = parser.parse_args()
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="clipforge-bench-explainer-") as tmp:
-        env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
-        env.update(HOST="127.0.0.1", PORT=str(port), CLIPFORGE_DATA_DIR=str(Path(tmp) / "var"))
-        log = (Path(tmp) / "up.log").open("wb")
-        up = subprocess.Popen(
-            [sys.executable, "-m", "clipforge", "up"], cwd=ROOT, env=env, stdout=log, stderr=log
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            with httpx.Client(timeout=30) as http:
-                for _ in range(300):
-                    try:
-                        if http.get(f"{base}/healthz").status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        time.sleep(0.1)
-                else:
-                    raise SystemExit("clipforge up did not start within 30 s")
-                print(f"6-scene offline explainer, {args.size}, {os.cpu_count()} cores")
-                for _ in range(args.runs):
-                    run_once(base, http, args.size, Path(tmp))
-        finally:
-            up.send_signal(signal.SIGINT)
-            up.wait(30)
-            log.close()
+    with clipforge_up("clipforge-bench-explainer-") as up:
+        print(f"6-scene offline explainer, {args.size}, {os.cpu_count()} cores")
+        for _ in range(args.runs):
+            run_once(up.base, up.http, args.size, up.work)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ import io
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tarfile
@@ -19,18 +18,14 @@ import httpx
 import numpy as np
 from PIL import Image
 
+from bench.up import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 MAX_VIEWERS = 5000  # a hard bound, whatever the arguments say
 TERMINAL = ("COMPLETED", "FAILED", "CANCELLED")
 CREATE = """mutation($input: SlideshowInput!) { createSlideshow(input: $input) {
   __typename ... on Job { id } ... on Problem { code message } } }"""
 STATUS = "query($id: ID!) { job(id: $id) { status stage } }"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def source_tree(ref: str, work: Path) -> Path:

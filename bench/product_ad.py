@@ -12,19 +12,18 @@ import argparse
 import io
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 
 import httpx
 from PIL import Image, ImageDraw
 
-ROOT = Path(__file__).resolve().parent.parent
+if __package__ in (None, ""):  # run as a script: `python bench/<name>.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.up import clipforge_up, seconds  # noqa: E402
+
 STYLES = ("LUXURY", "ENERGETIC", "MINIMAL", "BOLD")
 CREATE = """mutation($input: ProductAdInput!) { createProductAd(input: $input) {
   __typename ... on Job { id } ... on Problem { code message } } }"""
@@ -32,18 +31,6 @@ STATUS = """query($id: ID!) { job(id: $id) { status videoUrl error { code messag
   stages { name startedAt finishedAt } } }"""
 DEADLINE_SECONDS = 600
 AD_SECONDS = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def seconds(start: str | None, end: str | None) -> float:
-    if not start or not end:
-        return 0.0
-    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
 
 
 def product_png() -> bytes:
@@ -103,36 +90,14 @@ def main() -> None:
     parser.add_argument("--styles", default=",".join(STYLES))
     parser.add_argument("--runs", type=int, default=1)
     args = parser.parse_args()
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="clipforge-bench-ad-") as tmp:
-        env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
-        env.update(HOST="127.0.0.1", PORT=str(port), CLIPFORGE_DATA_DIR=str(Path(tmp) / "var"))
-        log = (Path(tmp) / "up.log").open("wb")
-        up = subprocess.Popen(
-            [sys.executable, "-m", "clipforge", "up"], cwd=ROOT, env=env, stdout=log, stderr=log
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            with httpx.Client(timeout=30) as http:
-                for _ in range(300):
-                    try:
-                        if http.get(f"{base}/healthz").status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        time.sleep(0.1)
-                else:
-                    raise SystemExit("clipforge up did not start within 30 s")
-                print(f"offline product ad, {args.size}, {os.cpu_count()} cores, one job at a time")
-                ratios = [
-                    run_once(base, http, args.size, style.strip().upper())
-                    for _ in range(args.runs)
-                    for style in args.styles.split(",")
-                ]
-                print(f"  worst ratio {max(ratios):.2f}x of real time")
-        finally:
-            up.send_signal(signal.SIGINT)
-            up.wait(30)
-            log.close()
+    with clipforge_up("clipforge-bench-ad-") as up:
+        print(f"offline product ad, {args.size}, {os.cpu_count()} cores, one job at a time")
+        ratios = [
+            run_once(up.base, up.http, args.size, style.strip().upper())
+            for _ in range(args.runs)
+            for style in args.styles.split(",")
+        ]
+        print(f"  worst ratio {max(ratios):.2f}x of real time")
 
 
 if __name__ == "__main__":

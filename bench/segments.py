@@ -38,8 +38,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.explainer import free_port  # noqa: E402
 from bench.procstat import cpu_of, machine_busy_seconds  # noqa: E402
+from bench.up import free_port  # noqa: E402
 from bench.workloads import W2, make_photos, make_soundtrack  # noqa: E402
 from clipforge.embedded import EmbeddedRedis  # noqa: E402
 

@@ -12,10 +12,7 @@ read for what it is. Everything runs on 127.0.0.1 and stops by itself.
 import argparse
 import json
 import os
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -25,10 +22,10 @@ import psutil
 from websockets.sync.client import connect
 from websockets.typing import Subprotocol
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+if __package__ in (None, ""):  # run as a script: `python bench/short.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.explainer import free_port, seconds  # noqa: E402
+from bench.up import clipforge_up, seconds  # noqa: E402
 
 IDEA = "Why octopuses are smarter than you think"
 CREATE = """mutation($input: ShortInput!) { createShort(input: $input) {
@@ -148,34 +145,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=30.0, help="the short's length (15-90)")
     args = parser.parse_args()
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="clipforge-bench-short-") as tmp:
-        env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
-        env.update(HOST="127.0.0.1", PORT=str(port), CLIPFORGE_DATA_DIR=str(Path(tmp) / "var"))
-        log = (Path(tmp) / "up.log").open("wb")
-        up = subprocess.Popen(
-            [sys.executable, "-m", "clipforge", "up"], cwd=ROOT, env=env, stdout=log, stderr=log
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            with httpx.Client(timeout=30) as http:
-                for _ in range(300):
-                    try:
-                        if http.get(f"{base}/healthz").status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        time.sleep(0.1)
-                else:
-                    raise SystemExit("clipforge up did not start within 30 s")
-                print(f"{args.seconds:g} s offline short from a one-line idea, 1080x1920 30 fps")
-                expand_latency(base, http)
-                ratios = [run_once(base, http, args.seconds, Path(tmp), up.pid) for _ in range(args.runs)]
-                if len(ratios) > 1:
-                    print(f"  median ratio {sorted(ratios)[len(ratios) // 2]:.2f}x over {len(ratios)} runs")
-        finally:
-            up.send_signal(signal.SIGINT)
-            up.wait(30)
-            log.close()
+    with clipforge_up("clipforge-bench-short-") as up:
+        print(f"{args.seconds:g} s offline short from a one-line idea, 1080x1920 30 fps")
+        expand_latency(up.base, up.http)
+        ratios = [run_once(up.base, up.http, args.seconds, up.work, up.pid) for _ in range(args.runs)]
+        if len(ratios) > 1:
+            print(f"  median ratio {sorted(ratios)[len(ratios) // 2]:.2f}x over {len(ratios)} runs")
 
 
 if __name__ == "__main__":

@@ -41,24 +41,16 @@ def query_limits(settings: Settings) -> QueryLimits:
 def create_app(settings: Settings) -> Starlette:
     secret = settings.secret_bytes()
     metrics = Metrics()
-    live: dict[str, Services] = {}  # while the app runs: what its gauges read
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            app.state.services = live["services"] = await open_services(settings, stack, metrics)
-            try:
-                yield
-            finally:
-                live.clear()
+            app.state.services = await open_services(settings, stack, metrics)
+            yield
 
     graphql = GraphQLApp(build_schema(query_limits(settings)), settings)
 
-    def subscriptions() -> int:
-        services = live.get("services")
-        return services.hub.subscriber_count if services else 0
-
-    gauges = ApiGauges(metrics, subscriptions, lambda: sum(graphql.slots.open.values()))
+    gauges = ApiGauges(metrics, lambda: graphql.operations_open, lambda: sum(graphql.slots.open.values()))
 
     def readiness(request: Request) -> dict[str, Check]:
         services: Services = request.app.state.services

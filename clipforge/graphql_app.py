@@ -111,12 +111,16 @@ class LimitedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         # The operation's task: progress streams shared with every socket that asked the same (see
         # clipforge.broadcast); everything else as strawberry runs it.
-        broadcast = cast(GraphQLApp, self.view).broadcast
-        key = broadcast.key_for(self, operation)
-        if key is None:
-            await super().run_operation(operation)
-        else:
-            await broadcast.serve(self, operation, key)
+        view = cast(GraphQLApp, self.view)
+        key = view.broadcast.key_for(self, operation)
+        view.operations_open += 1
+        try:
+            if key is None:
+                await super().run_operation(operation)
+            else:
+                await view.broadcast.serve(self, operation, key)
+        finally:
+            view.operations_open -= 1
 
 
 def unavailable(error: Unavailable) -> Response:
@@ -151,6 +155,7 @@ class GraphQLApp(GraphQL[Context, None]):
         )
         self.auth_required = settings.requires_auth
         self.slots = ConnectionSlots(settings.ws_max_connections_per_client)
+        self.operations_open = 0  # subscriptions (and queries sent over a WebSocket) running now
         self.recent_keys = RecentKeys()
         self.broadcast = Broadcast(
             self.encode_json, enabled=settings.ws_shared_execution, max_tokens=settings.graphql_max_tokens

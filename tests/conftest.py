@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 from redis.asyncio import Redis
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from clipforge.embedded import EmbeddedRedis
@@ -28,9 +28,11 @@ if TYPE_CHECKING:
     from clipforge.settings import Settings
     from tests.service import Service
 
+# pytest-xdist runs the suite in processes gw0, gw1, …; each gets its own Redis db and Postgres database.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 # A db of its own on a shared server, flushed before every test (CLIPFORGE_TEST_REDIS_DB: another one, so two
-# checkouts can run their suites against one server at once).
-TEST_REDIS_DB = int(os.environ.get("CLIPFORGE_TEST_REDIS_DB", "13"))
+# checkouts can run their suites against one server at once), the next ones for the other xdist processes.
+TEST_REDIS_DB = int(os.environ.get("CLIPFORGE_TEST_REDIS_DB", "13")) + int(XDIST_WORKER[2:] or 0)
 TABLES = (
     "webhook_attempts", "webhook_deliveries", "webhook_endpoints", "webhook_secrets",  # webhooks (issue 17)
     "api_keys", "costs", "ledger", "artifacts", "scenes", "scenarios", "stages", "jobs", "users",
@@ -72,6 +74,20 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
     await client.aclose()
 
 
+async def _database_of_this_process(url: str) -> str:
+    """Under xdist, `<database>_gwN` on the same server, created the first time."""
+    if not XDIST_WORKER:
+        return url
+    base = make_url(url)
+    name = f"{base.database}_{XDIST_WORKER}"
+    engine = create_engine(url).execution_options(isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        if not await conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    await engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
 async def _reset_postgres(url: str) -> None:
     engine = create_engine(url)
     async with engine.begin() as conn:
@@ -92,6 +108,7 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
         url = server.get_uri()
     # When TEST_POSTGRES_URL is set and unreachable this raises: the suite fails, it does not skip.
+    url = asyncio.run(_database_of_this_process(url))
     asyncio.run(_reset_postgres(url))
     yield url
     if server is not None:

@@ -16,7 +16,11 @@ from PIL import Image
 from tests.service import Service
 from tests.test_slideshow_e2e import watch
 
-pytestmark = pytest.mark.slow  # real renders and worker processes: `make test`, not `make test-fast`
+pytestmark = [
+    pytest.mark.slow,  # real renders and worker processes: `make test`, not `make test-fast`
+    # They prove the media, not the database: on SQLite only (database behaviour is tested on both).
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+]
 
 CREATE = """
 mutation($input: ExplainerInput!) {

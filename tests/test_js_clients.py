@@ -21,7 +21,8 @@ from db.engine import session_factory
 from tests.progress_driver import DrivenJob
 from tests.service import Service
 
-pytestmark = pytest.mark.slow  # node processes (and npm ci, the first time)
+# node processes (and npm ci, the first time: one xdist process does it, so its tests share a group)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("npm")]
 
 JS = Path(__file__).parent / "js"
 CLIENTS = ("graphql-ws", "apollo")

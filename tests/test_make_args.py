@@ -85,6 +85,20 @@ def test_the_real_kinds_take_what_the_issue_shows(tmp_path: Path) -> None:
     assert values == {"sourceText": "# Cats\nCats purr.", "maxScenes": 3, "preview": True}
     values, _ = parse(schema, timeline, ['{"tracks": []}'])
     assert values == {"timeline": {"tracks": []}}
+    short, ad = schema.kind("short"), schema.kind("product-ad")
+    assert short and ad
+    for argv in (["why cats purr"], ["why", "cats", "purr"]):  # quoted or not, the words are the idea
+        values, files = parse(schema, short, [*argv, "--duration-seconds", "20"])
+        assert values == {"idea": "why cats purr", "durationSeconds": 20} and files == []
+    values, files = parse(schema, ad, ["Aurora Bottle", "--style", "luxury", "--cta-text", "Shop now",
+                                       "--product-image", str(tmp_path / "a.jpg")])  # fmt: skip
+    assert values == {
+        "productName": "Aurora Bottle",
+        "style": "luxury",
+        "ctaText": "Shop now",
+        "productImage": None,
+    }
+    assert files == ["variables.input.productImage"]
     with pytest.raises(SystemExit):  # argparse: a Float option given a word
         parse(schema, slideshow, ["--seconds-per-image", "long"])
 

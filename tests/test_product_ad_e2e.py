@@ -26,7 +26,11 @@ from media.timeline.schedule import place
 from tests.service import Service
 from tests.test_slideshow_e2e import watch
 
-pytestmark = pytest.mark.slow  # four real renders: `make test`, not `make test-fast`
+pytestmark = [
+    pytest.mark.slow,  # four real renders: `make test`, not `make test-fast`
+    # They prove the media, not the database: on SQLite only (database behaviour is tested on both).
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+]
 
 CREATE = """
 mutation($input: ProductAdInput!) {

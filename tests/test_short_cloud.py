@@ -27,7 +27,11 @@ from tests.openai_fake import FakeOpenAI
 from tests.service import MediaServer, Service
 from tests.test_short_e2e import DONE, create
 
-pytestmark = pytest.mark.slow  # real renders and worker processes: `make test`, not `make test-fast`
+pytestmark = [
+    pytest.mark.slow,  # real renders and worker processes: `make test`, not `make test-fast`
+    # They prove the media, not the database: on SQLite only (database behaviour is tested on both).
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+]
 
 PLAN = {
     "title": "Octopus minds",

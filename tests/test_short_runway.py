@@ -22,7 +22,11 @@ from tests.runway_fake import KEY, FakeRunway, RunwayServer, failed, succeeded
 from tests.service import Service
 from tests.test_short_e2e import DONE
 
-pytestmark = pytest.mark.slow  # real renders and worker processes: `make test`, not `make test-fast`
+pytestmark = [
+    pytest.mark.slow,  # real renders and worker processes: `make test`, not `make test-fast`
+    # They prove the media, not the database: on SQLite only (database behaviour is tested on both).
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+]
 
 CREATE = """mutation($input: ShortInput!) { createShort(input: $input) { __typename ... on Job { id }
   ... on InsufficientCredits { code required balance } ... on Problem { code message } } }"""

@@ -16,7 +16,11 @@ from tests.factory import COLOURS, jpeg, wav
 from tests.service import MediaServer, Service
 from tests.test_slideshow_e2e import DONE, watch
 
-pytestmark = pytest.mark.slow  # real renders and worker processes: `make test`, not `make test-fast`
+pytestmark = [
+    pytest.mark.slow,  # real renders and worker processes: `make test`, not `make test-fast`
+    # They prove the media, not the database: on SQLite only (database behaviour is tested on both).
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+]
 
 RENDER = """
 mutation($input: TimelineInput!) {

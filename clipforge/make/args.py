@@ -1,5 +1,6 @@
 """A kind's command line, made from its GraphQL input type: every field an option, and the positionals
-for the field a user names first (the first required one, else the first list of uploads).
+for the field a user names first (the first required one, else a first field that is one string, else the
+first list of uploads).
 
 `clipforge make slideshow a.jpg b.jpg --audio song.mp3` → images: [a.jpg, b.jpg] (uploads), audio (upload);
 `clipforge make explainer notes.md` → sourceText read from notes.md; `clipforge make short "why cats purr"`
@@ -190,6 +191,18 @@ def _add(parser: argparse.ArgumentParser, schema: Schema, slot: Slot) -> None:
     parser.add_argument(flag, **kwargs)
 
 
+def primary_slot(top: list[Slot]) -> Slot | None:
+    """The field the positionals fill: the first required one; else a first field that is one string
+    (a short's `idea`, optional only because a storyboard may stand in for it); else the first list of
+    uploads (a slideshow's images)."""
+    required = next((s for s in top if s.field.required), None)
+    if required is not None:
+        return required
+    if top and top[0].field.type.named.name == "String" and not top[0].field.type.is_list:
+        return top[0]
+    return next((s for s in top if s.field.type.named.name == "Upload" and s.field.type.is_list), None)
+
+
 def kind_parser(schema: Schema, kind: Kind, prog: str, parents: list[argparse.ArgumentParser]) -> KindParser:
     parser = argparse.ArgumentParser(prog=prog, description=kind.description, parents=parents)
     result = KindParser(schema, kind, parser)
@@ -207,10 +220,7 @@ def kind_parser(schema: Schema, kind: Kind, prog: str, parents: list[argparse.Ar
                 walk(str(f.type.named.name), slot.path, depth + 1)
 
     walk(kind.input_type, (), 0)
-    top = [s for s in result.slots if len(s.path) == 1]
-    result.primary = next((s for s in top if s.field.required), None) or next(
-        (s for s in top if s.field.type.named.name == "Upload" and s.field.type.is_list), None
-    )
+    result.primary = primary_slot([s for s in result.slots if len(s.path) == 1])
     if result.primary is not None:
         parser.add_argument(
             "values", nargs="*", metavar=kebab(result.primary.field.name).upper(),
