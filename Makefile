@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-fast lint format bench bench-live clean
+.PHONY: install run test test-fast lint format bench bench-segments bench-live clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "clipforge needs Python 3.11+"; exit 1; }
@@ -47,6 +47,12 @@ bench: install
 	$(BIN)/python bench/explainer.py
 	$(BIN)/python bench/product_ad.py
 	$(BIN)/python bench/short.py
+	$(BIN)/python bench/segments.py
+
+# make bench-segments BENCH_ARGS="--encoder h264_nvenc"  (W2 in one piece on one core vs segments on two)
+bench-segments: install
+	$(BIN)/python -c 'import skimage' 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python bench/segments.py $(BENCH_ARGS)
 
 # make bench-live BENCH_ARGS="--rows 500 --scale 0.2"  (live progress under load; see bench/subscriptions.py --help)
 bench-live: install

@@ -46,6 +46,14 @@ class Settings(BaseSettings):
     render_preset: str = "veryfast"
     render_crf: int = 23
     render_fps: int = 30
+    # The H.264 encoder of the workers' renders: auto takes NVENC where it opens (an NVIDIA GPU and driver),
+    # else libx264; a name asks for that one and fails renders with ENCODER_UNAVAILABLE where it cannot run.
+    video_encoder: Literal["auto", "libx264", "h264_nvenc"] = "auto"
+    # A timeline longer than this (seconds; 0: never) renders as segments of about segment_seconds, each an
+    # arq job any worker takes, joined without re-encoding (jobs/segmented.py).
+    segment_after_seconds: float = Field(60.0, ge=0)
+    segment_seconds: float = Field(30.0, gt=0)
+    segment_poll_seconds: float = Field(1.0, gt=0)
     # Timelines (renderTimeline, and every job kind compiles to one) beyond these are refused.
     max_video_side: int = 4096
     max_video_seconds: float = 1800.0

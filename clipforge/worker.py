@@ -96,9 +96,13 @@ class WorkerResources:
                 cpu_limit_seconds=s.render_cpu_limit_seconds,
                 nice=s.render_nice,
                 timeline=timeline_limits(s),
+                encoder=s.video_encoder,
+                segment_after_seconds=s.segment_after_seconds,
+                segment_seconds=s.segment_seconds,
             ),
             caption_font=s.caption_font,
             pricing=pricing(s),
+            redis=redis,
             music_bed=MusicBed(
                 duck_db=s.music_duck_db,
                 duck_attack_seconds=s.music_duck_attack_seconds,
@@ -117,6 +121,7 @@ class WorkerResources:
             max_tries=s.job_max_tries,
             lease_seconds=s.lease_seconds,
             requeue_after_seconds=s.requeue_after_seconds,
+            segment_poll_seconds=s.segment_poll_seconds,
             metrics=self.metrics,
             webhooks=WebhookPolicy(
                 timeout_seconds=s.webhook_timeout_seconds,

@@ -24,6 +24,7 @@ class Deps:
     cancel_poll_seconds: float = 1.0  # how often a running job checks its row (cancel) and renews its lease
     lease_seconds: float = 30.0  # a job whose lease is this old is taken to be on a dead worker
     requeue_after_seconds: float = 30.0
+    segment_poll_seconds: float = 1.0  # how often a job parked on its render's segments checks on them
     metrics: Metrics = field(default_factory=Metrics)
     webhooks: WebhookPolicy = WebhookPolicy()
 

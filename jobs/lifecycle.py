@@ -364,6 +364,23 @@ class Lease:
             **_RELEASED,
         )
 
+    async def park(self, owner: str, hold_seconds: float, message: str) -> Job:
+        """Hand the job to `owner` (a parked job's wakes, jobs.parking) while its work runs elsewhere; the
+        run that parks it frees its worker slot. Waiting is not a try: the run's attempt is given back."""
+        return await self._save(
+            message=message,
+            lease_owner=owner,
+            lease_expires_at=utcnow() + timedelta(seconds=hold_seconds),
+            attempts=Job.attempts - 1,
+        )
+
+    async def hand_back(self, queue_id: str, hold_seconds: float) -> Job:
+        """Free the job for a worker to run it again from the queue entry `queue_id`; if that entry gets
+        lost, the lease lapses after `hold_seconds` and the reconciler re-drives the job."""
+        return await self._save(
+            lease_owner=None, queue_id=queue_id, lease_expires_at=utcnow() + timedelta(seconds=hold_seconds)
+        )
+
     async def retry_later(self, attempt: int, defer_seconds: float, lease_seconds: float) -> Job:
         """Hand the job back for arq to run again after an unexpected error; if that retry itself gets lost,
         the lease lapses and the reconciler re-drives the job."""

@@ -22,7 +22,9 @@ from jobs.deps import Deps
 from jobs.errors import JobError
 from jobs.lifecycle import Lease, LeaseLost
 from jobs.money import StageMoney
-from jobs.stage import P, Pipeline, StageCall, StageSpec
+from jobs.parking import park
+from jobs.segments import new_span
+from jobs.stage import P, Pipeline, StageCall, StageSpec, Waiting
 from jobs.tail import RenderOutput
 from media.errors import MediaError
 from media.providers.meter import Usage, metering
@@ -49,7 +51,10 @@ class Run:
         self.stage: str | None = None  # the stage running now
 
     def overall(self, weight: float, fraction: float) -> float:
-        return min(99.9, 100.0 * (self.done_weight + weight * fraction) / self.total_weight)
+        # Never below where the row stood when this run took it: a stage run again (a long render back from
+        # its segments to join them, a render re-driven after a lost worker) does not send the bar back.
+        done = 100.0 * (self.done_weight + weight * fraction) / self.total_weight
+        return min(99.9, max(self.start_progress, done))
 
     def eta(self, progress: float) -> float | None:
         gained = progress - self.start_progress
@@ -69,7 +74,7 @@ class Run:
             log.info("stage %s done in %.2f s", spec.name, elapsed)
         metrics = self.deps.metrics
         metrics.stage_seconds.labels(kind=self.kind, stage=spec.name).observe(elapsed)
-        if isinstance(output, RenderOutput):
+        if isinstance(output, RenderOutput) and not output.segments:  # a join is not a render's speed
             metrics.rendered(self.kind, output.frames, elapsed)
         return output
 
@@ -172,6 +177,8 @@ async def run_pipeline(
         log.info("job %s completed in %.1f s", job_id, time.monotonic() - run.started)
     except LeaseLost:
         log.info("job %s was cancelled or taken over while running", job_id)
+    except Waiting as waiting:
+        await _park(run, waiting)
     except (JobError, MediaError) as exc:
         await fail(run, exc.code, exc.message)
     except Exception as exc:
@@ -184,6 +191,15 @@ async def run_pipeline(
         log.exception("job %s failed after %d attempts", job_id, attempt)
         await fail(run, "INTERNAL_ERROR", "the job failed unexpectedly; the operators have the details")
     await asyncio.to_thread(shutil.rmtree, work_dir, True)
+
+
+async def _park(run: Run, waiting: Waiting) -> None:
+    """The stage goes on in other jobs (a long render's segments): park the job and free this slot."""
+    spec = next(s for s in run.pipeline.stages if s.name == run.stage)
+    span = new_span(spec.name, run.overall(spec.weight, 0.0), run.overall(spec.weight, 1.0))
+    with contextlib.suppress(LeaseLost):
+        await park(run.deps, run.lease, waiting.token, waiting.parts, span)
+        log.info("job %s parked while %d segments render", run.job_id, waiting.parts)
 
 
 async def fail(run: Run, code: str, message: str) -> None:

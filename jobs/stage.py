@@ -89,6 +89,17 @@ class StageCall(Generic[P_co]):
         return made
 
 
+class Waiting(Exception):  # noqa: N818  (not an error: the stage goes on elsewhere)
+    """Raised by a stage whose work runs as other arq jobs (a long render's segments, on `token`'s board):
+    the pipeline parks the job, freeing this worker's slot, and jobs.parking wakes it to check on them and
+    to run the stage again once they are done."""
+
+    def __init__(self, token: str, parts: int) -> None:
+        super().__init__(f"waiting for {parts} parts ({token})")
+        self.token = token
+        self.parts = parts
+
+
 @asynccontextmanager
 async def _free() -> AsyncIterator[int]:
     yield 0

@@ -22,8 +22,11 @@ from typing import TypeVar
 from pydantic import BaseModel
 
 from jobs.params import JobParams
+from jobs.segmented import SegmentReport, render_in_segments, segment_ranges
 from jobs.stage import JobResult, StageCall, StageSpec
+from jobs.tools import RenderLimits, Tools
 from media.render.child import render_in_child
+from media.render.result import RenderResult
 from media.render.subtitles import Cue, cues, to_srt, to_webvtt
 from media.storage.placement import artifact_key
 from media.timeline.checks import parse_timeline
@@ -50,6 +53,11 @@ class RenderOutput(BaseModel):
     height: int
     preview: bool = False
     cues: list[Cue] = []  # the captions' phrases, for the subtitle files
+    encoder: str = ""  # the H.264 encoder that ran ("" in outputs saved before it was recorded)
+    # A long timeline rendered in segments (jobs.segmented): each one's frames and render time; the join's.
+    segments: list[SegmentReport] = []
+    soundtrack_seconds: float | None = None
+    join_seconds: float | None = None
 
 
 class StoreOutput(BaseModel):
@@ -82,25 +90,19 @@ def compose_stage(build: Callable[[StageCall[K]], Awaitable[Timeline]]) -> Stage
 async def render(call: StageCall[JobParams]) -> RenderOutput:
     composed = call.output("compose", ComposeOutput)
     local = call.work_dir / "render"
-    timeline = await _local_timeline(call, composed.timeline, local / "inputs")
+    timeline = await local_timeline(call.tools, call.job_id, composed.timeline, local / "inputs")
     found = cues(timeline)
-
-    async def on_progress(frames: int, total: int) -> None:
-        await call.report(frames / max(total, 1), f"frame {frames}/{total}")
-
     limits = call.tools.render
     video, poster = local / "video.mp4", local / "poster.jpg"
-    result = await render_in_child(
-        timeline,
-        video,
-        poster,
-        on_progress=on_progress,
-        timeout_seconds=limits.timeout_seconds,
-        limits=limits.timeline,
-        memory_limit_mb=limits.memory_limit_mb,
-        cpu_limit_seconds=limits.cpu_limit_seconds,
-        nice=limits.nice,
-    )
+    joined = None
+    segmenting = call.tools.redis is not None and limits.segment_after_seconds > 0
+    ranges = await asyncio.to_thread(segment_ranges, timeline, limits) if segmenting else []
+    if len(ranges) > 1:
+        result, joined = await render_in_segments(
+            call, timeline, ranges, composed.manifest_key, video, poster
+        )
+    else:
+        result = await _render_whole(call, timeline, video, poster)
     # Deterministic keys: a rerun overwrites rather than duplicates. The poster is a shared image (public).
     video_key = artifact_key(call.job_id, "video", "video.mp4")
     thumbnail_key = artifact_key(call.job_id, "thumbnail", "thumbnail.jpg")
@@ -116,22 +118,59 @@ async def render(call: StageCall[JobParams]) -> RenderOutput:
         height=result.height,
         preview=call.params.preview,
         cues=found,
+        encoder=result.encoder,
+        segments=joined.segments if joined is not None else [],
+        soundtrack_seconds=joined.soundtrack_seconds if joined is not None else None,
+        join_seconds=joined.join_seconds if joined is not None else None,
     )
 
 
-async def _local_timeline(call: StageCall[JobParams], data: dict[str, object], folder: Path) -> Timeline:
+async def _render_whole(
+    call: StageCall[JobParams], timeline: Timeline, video: Path, poster: Path
+) -> RenderResult:
+    async def on_progress(frames: int, total: int) -> None:
+        await call.report(frames / max(total, 1), f"frame {frames}/{total}")
+
+    return await render_limited(call.tools.render, timeline, video, poster, on_progress)
+
+
+async def render_limited(
+    limits: RenderLimits,
+    timeline: Timeline,
+    video: Path,
+    poster: Path,
+    on_progress: Callable[[int, int], Awaitable[None]],
+    segment: tuple[int, int] | None = None,
+) -> RenderResult:
+    """The render child under this worker's limits and with its encoder."""
+    return await render_in_child(
+        timeline,
+        video,
+        poster,
+        on_progress=on_progress,
+        timeout_seconds=limits.timeout_seconds,
+        limits=limits.timeline,
+        memory_limit_mb=limits.memory_limit_mb,
+        cpu_limit_seconds=limits.cpu_limit_seconds,
+        nice=limits.nice,
+        encoder=limits.encoder,
+        segment=segment,
+    )
+
+
+async def local_timeline(tools: Tools, job_id: str, data: dict[str, object], folder: Path) -> Timeline:
     """The timeline with every stored source fetched to a local file (the render child reads files). A
     source that is an absolute path is a file of this machine's own (a configured caption font)."""
     keys = sorted({ref.value for ref in references(data) if not Path(ref.value).is_absolute()})
     await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
-    prefix = f"jobs/{call.job_id}/"
+    prefix = f"jobs/{job_id}/"
     # jobs/<id>/narration/scene-00.wav -> narration-scene-00.wav: one folder, no clashes.
     paths = await asyncio.gather(
-        *(call.tools.storage.fetch_to(k, folder / k.removeprefix(prefix).replace("/", "-")) for k in keys)
+        *(tools.storage.fetch_to(k, folder / k.removeprefix(prefix).replace("/", "-")) for k in keys)
     )
     local = {key: str(path) for key, path in zip(keys, paths, strict=True)}
     rewritten = rewrite(data, lambda value: local.get(value, value))
-    return await asyncio.to_thread(parse_timeline, rewritten, call.tools.render.timeline)
+    return await asyncio.to_thread(parse_timeline, rewritten, tools.render.timeline)
 
 
 async def store(call: StageCall[JobParams]) -> StoreOutput:
@@ -159,8 +198,10 @@ async def store(call: StageCall[JobParams]) -> StoreOutput:
 
 
 async def finalize(call: StageCall[JobParams]) -> FinalizeOutput:
-    # Uploads were copied into inputs/ by the fetch stage; the originals are no longer needed.
+    # Uploads were copied into inputs/ by the fetch stage, and a long render's segments are joined: the
+    # originals are no longer needed.
     removed = await call.tools.storage.delete_prefix(f"jobs/{call.job_id}/uploads/")
+    await call.tools.storage.delete_prefix(f"jobs/{call.job_id}/segments/")
     return FinalizeOutput(removed_uploads=removed)
 
 

@@ -12,8 +12,10 @@ from jobs import webhooks
 from jobs.delivery import deliver
 from jobs.deps import Deps
 from jobs.kinds import KINDS
+from jobs.parking import wake
 from jobs.pipeline import run_pipeline
 from jobs.reconcile import reconcile
+from jobs.segment_task import render_segment
 
 log = logging.getLogger(__name__)
 
@@ -58,3 +60,13 @@ async def reconcile_jobs(ctx: dict[str, Any]) -> None:
 
 async def deliver_webhook(ctx: dict[str, Any], delivery_id: str, attempt: int) -> None:
     await deliver(ctx["deps"], delivery_id, attempt)
+
+
+async def render_segment_job(ctx: dict[str, Any], job_id: str, token: str, index: int) -> None:
+    with bound_contextvars(job_id=job_id, segment=index):
+        await render_segment(ctx["deps"], job_id, token, int(index), ctx.get("job_id"))
+
+
+async def wake_job(ctx: dict[str, Any], job_id: str, token: str) -> None:
+    with bound_contextvars(job_id=job_id):
+        await wake(ctx["deps"], job_id, token)

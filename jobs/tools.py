@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
+from redis.asyncio import Redis
 
 from jobs.money import Pricing
 from media.inputs.fetch import FetchLimits
@@ -32,6 +33,10 @@ class RenderLimits:
     cpu_limit_seconds: float | None = None  # None: derived from the timeout (media.render.child)
     nice: int = 0  # the render process's niceness: below the API and the worker's loop on a shared machine
     timeline: TimelineLimits = TimelineLimits()
+    encoder: str = "auto"  # auto | libx264 | h264_nvenc (media.render.encoders)
+    # A timeline longer than this renders as segments of about segment_seconds on any workers (0: never).
+    segment_after_seconds: float = 0.0
+    segment_seconds: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -58,3 +63,5 @@ class Tools:
     caption_font: Path | None = None  # a font for captions in scripts DejaVu Sans lacks
     pricing: Pricing = field(default_factory=Pricing)
     music_bed: MusicBed = MusicBed()
+    # Where a long render's segments are queued (jobs.segments); None: every render is one piece.
+    redis: Redis | None = None

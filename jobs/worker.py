@@ -13,8 +13,10 @@ from arq.worker import Worker, func
 from redis import exceptions as redis_errors
 
 from jobs.deps import Deps
+from jobs.parking import WAKE_JOB
 from jobs.queue import QUEUE_NAME, RUN_JOB, deserialize, serialize
-from jobs.tasks import deliver_webhook, reconcile_jobs, run_job
+from jobs.segments import RENDER_SEGMENT
+from jobs.tasks import deliver_webhook, reconcile_jobs, render_segment_job, run_job, wake_job
 from jobs.webhooks import DELIVER_WEBHOOK
 
 log = logging.getLogger(__name__)
@@ -86,6 +88,10 @@ def create_worker(
             # One arq job per attempt, its id naming the attempt; no result kept, so a queue id the sweep
             # needs again is free at once. Retries are ours (jobs.delivery), not arq's.
             func(deliver_webhook, name=DELIVER_WEBHOOK, max_tries=1, timeout=120, keep_result=0),
+            # A long render's segments and its parked job's wakes (jobs.parking): one try per entry, a
+            # segment whose worker died is queued again under a new entry by the wake that notices.
+            func(render_segment_job, name=RENDER_SEGMENT, max_tries=1, timeout=job_timeout, keep_result=0),
+            func(wake_job, name=WAKE_JOB, max_tries=1, timeout=60, keep_result=0),
         ],
         # Every worker runs the reconciler; unique=True lets only one of them do each pass.
         cron_jobs=[

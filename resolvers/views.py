@@ -22,6 +22,7 @@ class StageView:
     error: str | None
     warnings: list[str]  # what went wrong without failing the stage (e.g. a visual drawn as a placeholder)
     cost_usd: float
+    encoder: str | None = None  # the render stage's H.264 encoder, once it has run
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ def job_view(
                 error=s.error,
                 warnings=[str(w) for w in (s.output or {}).get("warnings", [])],
                 cost_usd=usd(stage_costs.get(s.name, 0)),
+                encoder=str((s.output or {}).get("encoder") or "") or None,
             )
             for s in sorted(stages, key=lambda s: s.position)
         ],

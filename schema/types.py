@@ -46,6 +46,9 @@ class JobStage:
         description="Problems the stage worked around, e.g. a visual replaced by a placeholder."
     )
     cost_usd: float = strawberry.field(description="What the providers charged for this stage's calls.")
+    encoder: str | None = strawberry.field(
+        description="The H.264 encoder a finished render stage used (libx264 or h264_nvenc); null otherwise."
+    )
 
     @classmethod
     def from_view(cls, v: StageView) -> JobStage:
@@ -59,6 +62,7 @@ class JobStage:
             error=v.error,
             warnings=v.warnings,
             cost_usd=v.cost_usd,
+            encoder=v.encoder,
         )
 
 

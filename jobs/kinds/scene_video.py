@@ -27,11 +27,11 @@ from jobs.kind import Kind
 from jobs.kinds.scene_input import SceneVideoParams, intake, paid
 from jobs.remote import run_task
 from jobs.stage import JobResult, StageCall, StageSpec
+from jobs.tail import render_limited
 from media.inputs.fetch import MediaKind
 from media.kinds.scene import plan_scene, scene_timeline
 from media.providers.image_gen.base import ImageRequest
 from media.providers.image_to_video.base import Motion, VideoRequest
-from media.render.child import render_in_child
 from media.storage.base import PUBLIC_PREFIX
 from media.timeline.model import Timeline, VideoClip
 
@@ -226,18 +226,8 @@ async def _render(
     async def on_progress(frames: int, total: int) -> None:
         await call.report(start + (VIDEO_MADE - start) * frames / max(total, 1), f"frame {frames}/{total}")
 
-    limits = call.tools.render
     video, poster = folder / "video.mp4", folder / "poster.jpg"
-    result = await render_in_child(
-        timeline,
-        video,
-        poster,
-        on_progress=on_progress,
-        timeout_seconds=limits.timeout_seconds,
-        limits=limits.timeline,
-        memory_limit_mb=limits.memory_limit_mb,
-        cpu_limit_seconds=limits.cpu_limit_seconds,
-    )
+    result = await render_limited(call.tools.render, timeline, video, poster, on_progress)
     output = VideoOutput(
         key="",
         bytes=0,

@@ -1,7 +1,11 @@
 """Child-process entry point: `python -m media.render SPEC_JSON VIDEO_OUT POSTER_OUT`.
 
 SPEC_JSON holds `{"timeline": {...}}`, optionally `"limits": {...}` (media.timeline.checks.Limits) and
-`"rlimits": {"memory_bytes": N, "cpu_seconds": N, "nice": N}`, applied to this process before it renders.
+`"rlimits": {"memory_bytes": N, "cpu_seconds": N, "nice": N}`, applied to this process before it renders,
+`"encoder"` (auto or an encoder's name) and `"segment": [first, end]` (media.render.engine.render_timeline);
+or `"join": [[path, frames], ...]` with `"audio"` (an M4A) and the segments' `"encoder"`, to join segments
+instead (media.render.join), or `"soundtrack": true` to write the timeline's soundtrack alone as an M4A at
+VIDEO_OUT (media.render.audio); POSTER_OUT is then not written.
 
 Runs one render and reports on stdout as JSON lines: `progress` (at most ~8 per second), then exactly one of
 `done` (exit 0) or `error` (exit 1). Rendering runs in its own process so the caller can kill it on a timeout
@@ -25,7 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from media.errors import MediaError
+from media.render.audio import render_audio
 from media.render.engine import render_timeline
+from media.render.join import join_segments
 from media.render.result import RenderResult
 from media.timeline.checks import InvalidTimeline, Limits, parse_timeline
 
@@ -60,7 +66,24 @@ def _render(data: Any, video_out: Path, poster_out: Path) -> RenderResult:
         raise ValueError('SPEC_JSON must hold {"timeline": {...}}')
     limits = Limits(**data.get("limits", {}))
     timeline = parse_timeline(data["timeline"], limits)
-    return render_timeline(timeline, video_out, poster_out, on_progress=_Progress(), limits=limits)
+    if isinstance(data.get("join"), list):
+        pieces = [(Path(str(path)), int(frames)) for path, frames in data["join"]]
+        audio, encoder = Path(str(data["audio"])), str(data["encoder"])
+        return join_segments(
+            timeline, pieces, audio, video_out, limits=limits, on_progress=_Progress(), encoder=encoder
+        )
+    if data.get("soundtrack"):
+        return render_audio(timeline, video_out, limits=limits)
+    segment = data.get("segment")
+    return render_timeline(
+        timeline,
+        video_out,
+        poster_out,
+        on_progress=_Progress(),
+        limits=limits,
+        encoder=str(data.get("encoder", "auto")),
+        segment=(int(segment[0]), int(segment[1])) if segment else None,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -51,6 +51,8 @@ async def render_in_child(
     memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB,
     cpu_limit_seconds: float | None = None,
     nice: int = 0,
+    encoder: str = "auto",
+    segment: tuple[int, int] | None = None,
 ) -> RenderResult:
     """Render in `python -m media.render`; raises MediaError (the child's code, RENDER_TIMEOUT,
     RENDER_OUT_OF_MEMORY, RENDER_CPU_LIMIT or RENDER_FAILED). On timeout or cancellation the child is killed
@@ -59,7 +61,73 @@ async def render_in_child(
     `memory_limit_mb` caps the child's address space (0: no cap); `cpu_limit_seconds` its CPU time, by
     default the wall timeout times the cores it may use, so it never ends a render the timeout would allow.
     `nice` is the child's niceness (0-19): a render that takes every core then yields to the processes that
-    must answer at once (the API, the worker's event loop) on a shared machine."""
+    must answer at once (the API, the worker's event loop) on a shared machine. `encoder` and `segment` are
+    media.render.engine.render_timeline's."""
+    extra: dict[str, Any] = {"encoder": encoder, "segment": list(segment) if segment is not None else None}
+    return await _run_child(
+        timeline, extra, video_out, poster_out, on_progress, timeout_seconds, limits, memory_limit_mb,
+        cpu_limit_seconds, nice,
+    )  # fmt: skip
+
+
+async def join_in_child(
+    timeline: Timeline,
+    segments: list[tuple[Path, int]],
+    audio: Path,
+    video_out: Path,
+    *,
+    encoder: str,
+    on_progress: Callable[[int, int], Awaitable[None]],
+    timeout_seconds: float,
+    limits: Limits | None = None,
+    memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB,
+    nice: int = 0,
+) -> RenderResult:
+    """media.render.join.join_segments in the child, under the same limits and errors as a render."""
+    extra = {
+        "join": [[str(path), frames] for path, frames in segments],
+        "audio": str(audio),
+        "encoder": encoder,
+    }
+    poster = video_out.with_name(video_out.name + ".unused.jpg")
+    return await _run_child(
+        timeline, extra, video_out, poster, on_progress, timeout_seconds, limits, memory_limit_mb, None, nice
+    )
+
+
+async def audio_in_child(
+    timeline: Timeline,
+    audio_out: Path,
+    *,
+    timeout_seconds: float,
+    limits: Limits | None = None,
+    memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB,
+    nice: int = 0,
+) -> RenderResult:
+    """media.render.audio.render_audio in the child: it decodes the timeline's audio, anyone's files."""
+
+    async def silent(frames: int, total: int) -> None:
+        return None
+
+    poster = audio_out.with_name(audio_out.name + ".unused.jpg")
+    return await _run_child(
+        timeline, {"soundtrack": True}, audio_out, poster, silent, timeout_seconds, limits, memory_limit_mb,
+        None, nice,
+    )  # fmt: skip
+
+
+async def _run_child(
+    timeline: Timeline,
+    extra: dict[str, Any],
+    video_out: Path,
+    poster_out: Path,
+    on_progress: Callable[[int, int], Awaitable[None]],
+    timeout_seconds: float,
+    limits: Limits | None,
+    memory_limit_mb: int,
+    cpu_limit_seconds: float | None,
+    nice: int,
+) -> RenderResult:
     spec_path = video_out.with_name(video_out.name + ".spec.json")
     cpu_seconds = cpu_limit_seconds or timeout_seconds * _usable_cores()
     rlimits = {"memory_bytes": memory_limit_mb * _MIB or None, "cpu_seconds": cpu_seconds, "nice": nice}
@@ -68,6 +136,7 @@ async def render_in_child(
             "timeline": timeline.model_dump(mode="json"),
             "limits": asdict(limits or Limits()),
             "rlimits": rlimits,
+            **extra,
         }
     )
     await asyncio.to_thread(spec_path.write_text, payload, "utf-8")
@@ -139,6 +208,7 @@ async def _supervise(
             width=int(outcome["width"]),
             height=int(outcome["height"]),
             has_audio=bool(outcome["has_audio"]),
+            encoder=str(outcome.get("encoder", "libx264")),
         )
     if returncode == -signal.SIGXCPU:
         raise MediaError(

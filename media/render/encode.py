@@ -2,7 +2,6 @@
 stereo audio, muxed as they are produced."""
 
 from fractions import Fraction
-from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -11,6 +10,7 @@ import av
 from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc
 
 from media.audio.decode import SAMPLE_RATE
+from media.render.encoders import Encoder, options
 from media.render.frames import U8
 
 if TYPE_CHECKING:
@@ -19,28 +19,6 @@ else:
     Packet = av.Packet
 
 AUDIO_BIT_RATE = 128_000
-# x264 preset -> the NVENC preset of about the same speed/quality trade (p1 fastest .. p7 best).
-_NVENC_PRESETS = {"ultrafast": "p1", "superfast": "p1", "veryfast": "p2", "faster": "p3", "fast": "p4"}
-
-
-@lru_cache(maxsize=1)
-def nvenc_works() -> bool:
-    """Whether h264_nvenc opens here: the wheel always ships it, but it needs an NVIDIA GPU and driver.
-    Asked once per process; opening costs ~100 ms with a GPU and fails fast without."""
-    try:
-        context = av.CodecContext.create("h264_nvenc", "w")
-        context.width, context.height, context.pix_fmt = 256, 256, "yuv420p"
-        context.time_base = Fraction(1, 30)
-        context.open()
-    except (av.FFmpegError, ValueError, OSError):
-        return False
-    return True
-
-
-def pick_codec(requested: str) -> str:
-    if requested == "auto":
-        return "h264_nvenc" if nvenc_works() else "libx264"
-    return requested
 
 
 class Mp4Writer:
@@ -56,8 +34,9 @@ class Mp4Writer:
         fps: int,
         preset: str,
         crf: int,
-        codec: str = "libx264",
+        codec: Encoder = "libx264",
         sample_rate: int = SAMPLE_RATE,
+        audio: bool = True,
     ) -> None:
         self._path = path
         self._fps = fps
@@ -68,13 +47,7 @@ class Mp4Writer:
         # faststart moves the index ('moov') before the data so players can start before the download ends.
         self._container = av.open(str(path), mode="w", format="mp4", options={"movflags": "faststart"})
         try:
-            if codec == "h264_nvenc":
-                nvenc = {"preset": _NVENC_PRESETS.get(preset, "p5"), "rc": "vbr", "cq": str(crf)}
-                video = self._container.add_stream("h264_nvenc", rate=fps, options=nvenc)
-            else:
-                video = self._container.add_stream(
-                    "libx264", rate=fps, options={"preset": preset, "crf": str(crf)}
-                )
+            video = self._container.add_stream(codec, rate=fps, options=options(codec, preset, crf))
             video.width = width
             video.height = height
             video.pix_fmt = "yuv420p"
@@ -88,16 +61,13 @@ class Mp4Writer:
             context.color_primaries = ColorPrimaries.BT709
             context.color_trc = ColorTrc.BT709
             context.color_range = ColorRange.MPEG
-            audio = self._container.add_stream("aac", rate=sample_rate)
-            audio.layout = "stereo"
-            audio.format = "fltp"
-            audio.bit_rate = AUDIO_BIT_RATE
+            # A segment of a long render is video only: its audio is encoded once, at the join.
+            self._audio = add_audio_stream(self._container, sample_rate) if audio else None
         except BaseException:
             self._container.close()
             path.unlink(missing_ok=True)
             raise
         self._video = video
-        self._audio = audio
 
     def __enter__(self) -> "Mp4Writer":
         return self
@@ -125,6 +95,8 @@ class Mp4Writer:
     def encode_audio(self, frame: av.AudioFrame | None) -> list[Packet]:
         """AAC packets for a stereo fltp frame, or the encoder's last ones for None. Only touches the audio
         encoder, so it may run on another thread than `add_video`; muxing stays with the caller."""
+        if self._audio is None:
+            raise RuntimeError("this writer has no audio stream")
         return self._audio.encode(frame)
 
     def mux(self, packets: list[Packet]) -> None:
@@ -135,3 +107,11 @@ class Mp4Writer:
         self._container.mux(self._video.encode(None))
         self._container.close()
         self._finished = True
+
+
+def add_audio_stream(container: av.container.OutputContainer, sample_rate: int) -> av.AudioStream:
+    audio = container.add_stream("aac", rate=sample_rate)
+    audio.layout = "stereo"
+    audio.format = "fltp"
+    audio.bit_rate = AUDIO_BIT_RATE
+    return audio

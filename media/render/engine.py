@@ -19,7 +19,8 @@ from PIL import Image
 from media.audio.mix import AudioClip, Mix, MixSettings
 from media.errors import MediaError
 from media.render.compose import composite, fill, scaled
-from media.render.encode import Mp4Writer, pick_codec
+from media.render.encode import Mp4Writer
+from media.render.encoders import choose
 from media.render.frames import U8, yuv420_to_rgb
 from media.render.images import probe_image
 from media.render.layers import (
@@ -69,8 +70,15 @@ def render_timeline(
     on_progress: Callable[[int, int], None] | None = None,
     work_dir: Path | None = None,
     limits: Limits | None = None,
+    encoder: str = "auto",
+    segment: tuple[int, int] | None = None,
 ) -> RenderResult:
     """Render `timeline` to an MP4 at `video_out` and a JPEG poster at `poster_out`.
+
+    `encoder` is this machine's choice (auto, or an encoder's name); a timeline that names its codec has it.
+    `segment` (first frame, end frame) renders only those frames, video only, timestamps from 0: one piece of
+    a long render (media.render.join puts them together with the audio). The poster is then written only by
+    the segment that holds its frame.
 
     Raises InvalidTimeline / MediaError for unusable input (naming the clip's path); no partial video or
     poster is left behind on failure.
@@ -87,7 +95,11 @@ def render_timeline(
             _named(p, partial(probe_video, p.clip.source))
     poster_time = duration / 3 if out.poster_time is None else out.poster_time
     poster_frame = frame_at(poster_time, out.fps, total)
-    sounds = _sound_clips(timeline, placed)
+    first, end = segment if segment is not None else (0, total)
+    if not 0 <= first < end <= total:
+        raise MediaError("INVALID_SEGMENT", f"frames {first}..{end} are not within the {total} of the video")
+    codec = choose(out.codec if out.codec != "auto" else encoder)
+    sounds = sound_clips(timeline, placed) if segment is None else []
     try:
         with ExitStack() as stack:
             stack.enter_context(_single_threaded_cv2())
@@ -102,30 +114,36 @@ def render_timeline(
                     fps=out.fps,
                     preset=out.preset,
                     crf=out.crf,
-                    codec=pick_codec(out.codec),
+                    codec=codec,
                     sample_rate=out.sample_rate,
+                    audio=segment is None,
                 )
             )
-            soundtrack = stack.enter_context(Soundtrack(mix, writer.encode_audio))
-            for index in range(total):
+            soundtrack = (
+                stack.enter_context(Soundtrack(mix, writer.encode_audio)) if segment is None else None
+            )
+            for index in range(first, end):
                 frame = compose(index / out.fps)
-                writer.add_video(frame, index)
-                writer.mux(soundtrack.ready(until=(index + 1) / out.fps))
+                writer.add_video(frame, index - first)
+                if soundtrack is not None:
+                    writer.mux(soundtrack.ready(until=(index + 1) / out.fps))
                 if index == poster_frame:
                     Image.fromarray(yuv420_to_rgb(frame, out.width, out.height)).save(
                         poster_out, format="JPEG", quality=90
                     )
                 if on_progress is not None:
-                    on_progress(index + 1, total)
-            writer.mux(list(soundtrack.rest()))
+                    on_progress(index + 1 - first, end - first)
+            if soundtrack is not None:
+                writer.mux(list(soundtrack.rest()))
             writer.finish()
     except BaseException:
         poster_out.unlink(missing_ok=True)
         raise
-    return RenderResult(total / out.fps, total, out.width, out.height, bool(sounds))
+    frames = end - first
+    return RenderResult(frames / out.fps, frames, out.width, out.height, bool(sounds), codec)
 
 
-def _sound_clips(timeline: Timeline, placed: list[Placed]) -> list[AudioClip]:
+def sound_clips(timeline: Timeline, placed: list[Placed]) -> list[AudioClip]:
     clips = [AudioClip(**sound.model_dump()) for track in timeline.audio for sound in track.clips]
     for p in placed:
         if isinstance(p.clip, VideoClip) and p.clip.keep_audio:

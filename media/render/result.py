@@ -11,3 +11,4 @@ class RenderResult:
     width: int
     height: int
     has_audio: bool
+    encoder: str = "libx264"  # the H.264 encoder that ran (media.render.encoders)

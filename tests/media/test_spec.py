@@ -9,7 +9,6 @@ import pytest
 
 from media.errors import MediaError
 from media.kinds.slideshow import SlideshowSpec
-from media.render import encode
 from media.timeline.checks import InvalidTimeline, Limits, parse_timeline, validate_timeline
 from media.timeline.fonts import default_font
 from media.timeline.model import MAX_ZOOM, ImageClip, OverlayClip, Timeline
@@ -195,17 +194,6 @@ def test_slideshow_timing_contract_holds_on_the_compiled_timeline(image: Path) -
     assert shown(11)[1] == (1, 0.75)
     assert shown(12) == [(1, 1.0)]
     assert shown(29) == [(2, 1.0)]
-
-
-# --- the encoder choice -------------------------------------------------------------------------------
-
-
-def test_auto_codec_falls_back_to_libx264_without_a_working_nvenc(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert encode.nvenc_works() is False  # no NVIDIA GPU on this machine: opening NVENC fails
-    assert encode.pick_codec("auto") == "libx264"
-    assert encode.pick_codec("libx264") == "libx264"
-    monkeypatch.setattr(encode, "nvenc_works", lambda: True)
-    assert encode.pick_codec("auto") == "h264_nvenc"
 
 
 def test_timeline_json_shape_round_trips(image: Path) -> None:
