@@ -364,10 +364,12 @@ class Lease:
             **_RELEASED,
         )
 
-    async def park(self, owner: str, hold_seconds: float, message: str) -> Job:
+    async def park(self, owner: str, hold_seconds: float, stage: str, message: str) -> Job:
         """Hand the job to `owner` (a parked job's wakes, jobs.parking) while its work runs elsewhere; the
-        run that parks it frees its worker slot. Waiting is not a try: the run's attempt is given back."""
+        run that parks it frees its worker slot. Waiting is not a try: the run's attempt, and its stage's,
+        are given back (the stage's row stays RUNNING: its work goes on)."""
         return await self._save(
+            (stage, {"attempts": Stage.attempts - 1}),
             message=message,
             lease_owner=owner,
             lease_expires_at=utcnow() + timedelta(seconds=hold_seconds),

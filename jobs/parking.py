@@ -39,7 +39,9 @@ async def park(deps: Deps, lease: Lease, token: str, parts: int, span: Span) -> 
             update={"since": state.span.since}
         )  # the wait's clock runs from the first park
     await board.set_span(span)
-    await lease.park(parked_owner(token), _hold(deps), f"{span.stage}: rendering {parts} segments")
+    await lease.park(
+        parked_owner(token), _hold(deps), span.stage, f"{span.stage}: rendering {parts} segments"
+    )
     await _schedule(deps, board)
 
 

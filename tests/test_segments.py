@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow  # real renders and worker processes: `make test`,
 RENDER = "mutation($input: TimelineInput!) { renderTimeline(input: $input) { ... on Job { id } } }"
 PROGRESS = "subscription($id: ID!) { jobProgress(jobId: $id) { seq status stage progress message } }"
 DONE = """query($id: ID!) { job(id: $id) {
-  status videoUrl error { code message } stages { name status encoder } } }"""
+  status videoUrl error { code message } stages { name status encoder attempts } } }"""
 CANCEL = "mutation($id: ID!) { cancelJob(id: $id) { ... on Job { status } } }"
 SEGMENTED = {
     "CLIPFORGE_SEGMENT_AFTER_SECONDS": "3",
@@ -105,6 +105,7 @@ async def test_a_long_timeline_renders_in_segments_even_on_one_worker_running_on
     job = (await service.gql(DONE, {"id": job_id}))["data"]["job"]
     render = next(s for s in job["stages"] if s["name"] == "render")
     assert render["encoder"] == "libx264"  # no GPU here: auto fell back
+    assert render["attempts"] == 1  # parked while its segments rendered, then joined: one try, not two
     redis = Redis.from_url(str(service.settings.redis_url))
     try:
         state = await _board(redis, job_id)
