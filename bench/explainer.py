@@ -19,7 +19,7 @@ import httpx
 if __package__ in (None, ""):  # run as a script: `python bench/<name>.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.up import clipforge_up, seconds  # noqa: E402
+from bench.up import clipforge_up, poll_job, seconds  # noqa: E402
 
 TEXT = """# Why we sort
 Sorting puts things in order. Almost every language ships a fast sort, so you rarely write one, but knowing
@@ -62,15 +62,8 @@ def run_once(base: str, http: httpx.Client, size: str, work: Path) -> None:
     created = http.post(f"{base}/graphql", json=body).json()["data"]["createExplainer"]
     if created["__typename"] != "Job":
         raise SystemExit(f"createExplainer refused: {created}")
-    while time.perf_counter() - started < DEADLINE_SECONDS:
-        job = http.post(f"{base}/graphql", json={"query": STATUS, "variables": {"id": created["id"]}}).json()
-        job = job["data"]["job"]
-        if job["status"] in ("COMPLETED", "FAILED", "CANCELLED"):
-            break
-        time.sleep(0.05)
+    job = poll_job(http, base, STATUS, created["id"], started, DEADLINE_SECONDS)
     wall = time.perf_counter() - started
-    if job["status"] != "COMPLETED":
-        raise SystemExit(f"the job ended {job['status']}: {job['error']}")
     video = work / "explainer.mp4"
     video.write_bytes(http.get(job["videoUrl"]).content)
     with av.open(str(video)) as container:

@@ -22,7 +22,7 @@ from PIL import Image, ImageDraw
 if __package__ in (None, ""):  # run as a script: `python bench/<name>.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.up import clipforge_up, seconds  # noqa: E402
+from bench.up import clipforge_up, poll_job, seconds  # noqa: E402
 
 STYLES = ("LUXURY", "ENERGETIC", "MINIMAL", "BOLD")
 CREATE = """mutation($input: ProductAdInput!) { createProductAd(input: $input) {
@@ -63,15 +63,8 @@ def run_once(base: str, http: httpx.Client, size: str, style: str) -> float:
     ).json()["data"]["createProductAd"]
     if created["__typename"] != "Job":
         raise SystemExit(f"createProductAd refused: {created}")
-    while time.perf_counter() - started < DEADLINE_SECONDS:
-        job = http.post(f"{base}/graphql", json={"query": STATUS, "variables": {"id": created["id"]}}).json()
-        job = job["data"]["job"]
-        if job["status"] in ("COMPLETED", "FAILED", "CANCELLED"):
-            break
-        time.sleep(0.05)
+    job = poll_job(http, base, STATUS, created["id"], started, DEADLINE_SECONDS)
     wall = time.perf_counter() - started
-    if job["status"] != "COMPLETED":
-        raise SystemExit(f"the job ended {job['status']}: {job['error']}")
     verdict = "met" if wall <= AD_SECONDS else "MISSED"
     print(f"  {style:<10} mutation -> COMPLETED {wall:6.1f} s   ad {AD_SECONDS:.0f} s   ratio "
           f"{wall / AD_SECONDS:5.2f}x   (target <= 1.0x: {verdict})")  # fmt: skip

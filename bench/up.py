@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -73,3 +74,21 @@ def _healthy(http: httpx.Client, base: str) -> bool:
         return http.get(f"{base}/healthz").status_code == 200
     except httpx.TransportError:
         return False
+
+
+def poll_job(
+    http: httpx.Client, base: str, query: str, job_id: str, started: float, limit: float
+) -> dict[str, Any]:
+    """The job (as `query` selects it, with `status` and `error`) once it has ended COMPLETED, polling every
+    50 ms; SystemExit when it ends otherwise or takes longer than `limit` seconds from `started`."""
+    job: dict[str, Any] = {"status": "QUEUED", "error": None}
+    while time.perf_counter() - started < limit:
+        job = http.post(f"{base}/graphql", json={"query": query, "variables": {"id": job_id}}).json()["data"][
+            "job"
+        ]
+        if job["status"] in ("COMPLETED", "FAILED", "CANCELLED"):
+            break
+        time.sleep(0.05)
+    if job["status"] != "COMPLETED":
+        raise SystemExit(f"the job ended {job['status']}: {job['error']}")
+    return job
